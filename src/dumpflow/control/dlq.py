@@ -1,0 +1,38 @@
+"""Failure messages to the dead-letter queue: what failed, where, with which run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from dumpflow.control.messages import failure_body
+from dumpflow.control.state import DumpState
+
+MESSAGE_GROUP = "dumps"
+
+
+class FailureQueue:
+    def __init__(self, sqs: Any, queue_url: str) -> None:
+        self.sqs = sqs
+        self.queue_url = queue_url
+
+    def send(
+        self, state: DumpState, *, stage: str, status: str, message: str, at: dt.datetime
+    ) -> None:
+        """Send the dump's body plus the failure; one message per dump, attempt and stage."""
+        body = failure_body(
+            state.ref,
+            stage=stage,
+            status=status,
+            message=message,
+            at=at,
+            glue_run_id=state.glue_run_id if stage == "load" else None,
+            ecs_task_arn=state.ecs_task_arn if stage == "transform" else None,
+        )
+        kwargs: dict[str, Any] = {"QueueUrl": self.queue_url, "MessageBody": body}
+        if self.queue_url.endswith(".fifo"):
+            kwargs["MessageGroupId"] = MESSAGE_GROUP
+            kwargs["MessageDeduplicationId"] = (
+                f"failure-{state.dump_date:%Y%m%d}-{state.attempts}-{stage}"
+            )
+        self.sqs.send_message(**kwargs)

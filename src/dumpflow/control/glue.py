@@ -1,0 +1,104 @@
+"""Starting the load job and asking Glue about its runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from dumpflow.control.errors import RetryLater
+from dumpflow.control.state import DumpState
+
+FINAL_RUN_STATES = frozenset({"SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR"})
+_RETRYABLE = frozenset(
+    {
+        "ThrottlingException",
+        "ConcurrentRunsExceededException",
+        "ResourceNumberLimitExceededException",
+        "InternalServiceException",
+        "OperationTimeoutException",
+        "ServiceUnavailableException",
+    }
+)
+
+
+class GlueBusy(RetryLater):
+    """Glue refused the start for now (throttled, concurrent-run limit): retry later."""
+
+
+class GlueStartRejected(RuntimeError):
+    """Glue refused the start for good (job missing, bad arguments)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GlueRun:
+    run_id: str
+    state: str
+    message: str
+    arguments: dict[str, str]
+    started_on: dt.datetime | None
+
+
+def glue_arguments(state: DumpState) -> dict[str, str]:
+    """The job arguments of a dump, as docs/ARCHITECTURE.md fixes them."""
+    args = {
+        "--dump_bucket": state.bucket,
+        "--dump_key": state.key,
+        "--dump_date": state.dump_date.isoformat(),
+        "--target_schema": state.target_schema,
+    }
+    if state.expected_sha256:
+        args["--expected_sha256"] = state.expected_sha256
+    return args
+
+
+def _run(raw: dict[str, Any]) -> GlueRun:
+    return GlueRun(
+        run_id=raw["Id"],
+        state=raw.get("JobRunState", ""),
+        message=raw.get("ErrorMessage", ""),
+        arguments=dict(raw.get("Arguments") or {}),
+        started_on=raw.get("StartedOn"),
+    )
+
+
+class GlueJob:
+    def __init__(self, client: Any, job_name: str) -> None:
+        self.client = client
+        self.job_name = job_name
+
+    def start(self, state: DumpState) -> str:
+        try:
+            response = self.client.start_job_run(
+                JobName=self.job_name, Arguments=glue_arguments(state)
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in _RETRYABLE:
+                raise GlueBusy(f"Glue {code}: {exc}") from exc
+            raise GlueStartRejected(f"Glue {code}: {exc}") from exc
+        return str(response["JobRunId"])
+
+    def run(self, run_id: str) -> GlueRun | None:
+        try:
+            response = self.client.get_job_run(JobName=self.job_name, RunId=run_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "EntityNotFoundException":
+                return None
+            raise
+        return _run(response["JobRun"])
+
+    def find_run(self, state: DumpState, since: dt.datetime) -> GlueRun | None:
+        """A run already started for this dump at or after ``since`` (recovering a lost start)."""
+        wanted = glue_arguments(state)
+        paginator = self.client.get_paginator("get_job_runs")
+        for page in paginator.paginate(JobName=self.job_name):
+            for raw in page.get("JobRuns", []):
+                run = _run(raw)
+                if run.started_on is not None and run.started_on < since:
+                    continue
+                if all(run.arguments.get(k) == v for k, v in wanted.items()):
+                    return run
+        return None

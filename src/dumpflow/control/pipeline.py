@@ -1,0 +1,450 @@
+"""The single pipeline slot: starting the oldest waiting dump, its stages, and their endings.
+
+Exactly-once rests on two conditional writes: the lease (one dump in flight) and the
+dump's move to LOADING (one claim per attempt). Each start records a token and a claim
+time before calling Glue or ECS; a start whose caller died (no run id recorded after the
+Lambda maximum runtime) is resumed by looking for the run first, so it never runs twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable, Collection
+
+from dumpflow.control.context import ControlContext
+from dumpflow.control.ecs import EcsBusy, EcsStartRejected, TaskOutcome
+from dumpflow.control.glue import GlueBusy, GlueStartRejected
+from dumpflow.control.state import (
+    TERMINAL_STATUSES,
+    DumpState,
+    DumpStatus,
+    Lease,
+    iso,
+    with_transition,
+)
+
+log = logging.getLogger(__name__)
+
+# A Lambda runs at most 15 minutes: a start claimed longer ago than that has no live caller.
+START_GRACE = dt.timedelta(seconds=900)
+# Glue/ECS clocks against ours when matching a run to the claim that started it.
+CLOCK_SKEW = dt.timedelta(seconds=120)
+CLAIMED_AT = "start_claimed_at"
+LEASE_REASON = "lease"
+MANIFEST_REASON = "manifest"
+_PUMP_ROUNDS = 32
+
+
+def dump_fields(state: DumpState) -> dict[str, str]:
+    """``extra=`` for log lines about one dump."""
+    return {"dump_key": state.key, "dump_date": state.dump_date.isoformat()}
+
+
+class Pipeline:
+    def __init__(self, ctx: ControlContext) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+
+    # ----- choosing and starting -----------------------------------------------------------
+
+    def pump(self) -> None:
+        """Start the oldest ready WAITING dump if the slot is free; tend the holder if not."""
+        for _ in range(_PUMP_ROUNDS):
+            lease = self.store.lease()
+            if lease is not None:
+                if self._tend(lease):
+                    continue
+                return
+            ready = [s for s in self.store.waiting() if s.reason == LEASE_REASON]
+            if not ready:
+                return
+            candidate = ready[0]
+            if self._stale(candidate):
+                self.close(
+                    candidate,
+                    {DumpStatus.WAITING},
+                    DumpStatus.SKIPPED_STALE,
+                    reason=self._stale_reason(candidate),
+                    metric="StaleDumps",
+                )
+                continue
+            lease = self.store.acquire_lease(
+                candidate.key, now=self.ctx.clock(), seconds=self.ctx.settings.lease_seconds
+            )
+            if lease is None:
+                continue
+            claimed = self._claim_load(candidate.key, lease)
+            if claimed is None:
+                self.store.release_lease(lease.run_id)
+                continue
+            if self._launch_glue(claimed):
+                return
+        log.warning("pump stopped after %d rounds without settling", _PUMP_ROUNDS)
+
+    def _stale(self, state: DumpState) -> bool:
+        watermark = self.store.watermark()
+        return state.mode == "normal" and watermark is not None and state.dump_date <= watermark
+
+    def _stale_reason(self, state: DumpState) -> str:
+        watermark = self.store.watermark()
+        return f"{state.key} is dated {state.dump_date}, not after the watermark {watermark}"
+
+    def _claim_load(self, key: str, lease: Lease) -> DumpState | None:
+        """WAITING -> LOADING under ``lease``: the one write that lets a dump start."""
+        now = self.ctx.clock()
+        watermark = self.store.watermark()
+        settings = self.ctx.settings
+
+        def claim(current: DumpState) -> DumpState | None:
+            if current.status is not DumpStatus.WAITING or current.reason != LEASE_REASON:
+                return None
+            backfill = watermark is not None and current.dump_date <= watermark
+            moved = with_transition(
+                current,
+                DumpStatus.LOADING,
+                now=now,
+                note=f"attempt {current.attempts + 1}" + (" (backfill)" if backfill else ""),
+                reason=None,
+                stage=None,
+                attempts=current.attempts + 1,
+                start_token=lease.run_id,
+                glue_run_id=None,
+                ecs_task_arn=None,
+                backfill=backfill,
+                target_schema=settings.backfill_schema if backfill else settings.target_schema,
+            )
+            return dataclasses.replace(moved, timestamps={**moved.timestamps, CLAIMED_AT: iso(now)})
+
+        return self.store.mutate(key, claim)
+
+    def _launch_glue(self, state: DumpState) -> bool:
+        """Start the load of a claimed dump; False when it failed for good (slot released)."""
+        try:
+            run_id = self.ctx.glue.start(state)
+        except GlueBusy as exc:
+            self._unclaim(state, DumpStatus.LOADING, "load", str(exc))
+            raise
+        except GlueStartRejected as exc:
+            self.fail(
+                state,
+                {DumpStatus.LOADING},
+                stage="ingest",
+                status="START_REJECTED",
+                message=f"{state.key}: the load job could not be started: {exc}",
+            )
+            return False
+        self.store.amend(
+            state.key,
+            {DumpStatus.LOADING},
+            when=lambda s: s.glue_run_id is None,
+            glue_run_id=run_id,
+        )
+        self.ctx.telemetry.count("LoadsStarted")
+        log.info("started Glue run %s for %s", run_id, state.key, extra=dump_fields(state))
+        return True
+
+    def _launch_dbt(self, state: DumpState) -> bool:
+        try:
+            task_arn = self.ctx.dbt.start(state)
+        except EcsBusy as exc:
+            self._unclaim(state, DumpStatus.TRANSFORMING, "transform", str(exc))
+            raise
+        except EcsStartRejected as exc:
+            self.fail(
+                state,
+                {DumpStatus.TRANSFORMING},
+                stage="transform",
+                status="START_REJECTED",
+                message=f"{state.key}: the dbt task could not be started: {exc}",
+            )
+            return False
+        self.store.amend(
+            state.key,
+            {DumpStatus.TRANSFORMING},
+            when=lambda s: s.ecs_task_arn is None,
+            ecs_task_arn=task_arn,
+        )
+        self.ctx.telemetry.count("TransformsStarted")
+        log.info("started dbt task %s for %s", task_arn, state.key, extra=dump_fields(state))
+        return True
+
+    def _unclaim(self, state: DumpState, status: DumpStatus, stage: str, message: str) -> None:
+        """The service refused the start, so nothing runs: let the next attempt start at once."""
+        now = self.ctx.clock()
+        self.store.amend(
+            state.key,
+            {status},
+            when=lambda s: s.start_token == state.start_token,
+            start_token=None,
+            last_error={"stage": stage, "message": f"retrying: {message}", "at": iso(now)},
+        )
+        self.ctx.telemetry.count("StartsThrottled")
+        log.warning("start of %s refused for now: %s", state.key, message, extra=dump_fields(state))
+
+    # ----- the slot holder ------------------------------------------------------------------
+
+    def _tend(self, lease: Lease) -> bool:
+        """Look after the dump holding the slot; True when the slot was freed."""
+        holder = self.store.get(lease.holder_key)
+        now = self.ctx.clock()
+        if holder is None or holder.status in TERMINAL_STATUSES:
+            self.store.release_lease(lease.run_id)
+            log.info("released the slot left by %s", lease.holder_key)
+            return True
+        if holder.status is DumpStatus.WAITING and now - lease.acquired_at >= START_GRACE:
+            claimed = self._claim_load(holder.key, lease)
+            if claimed is not None:
+                log.warning(
+                    "resuming %s: its slot was taken but it never started",
+                    holder.key,
+                    extra=dump_fields(holder),
+                )
+                self._launch_glue(claimed)
+        elif holder.status is DumpStatus.LOADING and holder.glue_run_id is None:
+            if self._start_abandoned(holder, now):
+                self._resume_load(holder)
+        elif (
+            holder.status is DumpStatus.TRANSFORMING
+            and holder.ecs_task_arn is None
+            and self._start_abandoned(holder, now)
+        ):
+            self._resume_transform(holder)
+        return False
+
+    @staticmethod
+    def _start_abandoned(state: DumpState, now: dt.datetime) -> bool:
+        if state.start_token is None:
+            return True
+        claimed = state.at(CLAIMED_AT)
+        return claimed is None or now - claimed >= START_GRACE
+
+    def _reclaim_start(self, state: DumpState, status: DumpStatus) -> DumpState | None:
+        """Take over an abandoned start (one taker wins: the token must still be the old one)."""
+        now = self.ctx.clock()
+        token = uuid.uuid4().hex
+
+        def take(current: DumpState) -> DumpState | None:
+            if current.status is not status or current.start_token != state.start_token:
+                return None
+            if current.glue_run_id if status is DumpStatus.LOADING else current.ecs_task_arn:
+                return None
+            return dataclasses.replace(
+                current, start_token=token, timestamps={**current.timestamps, CLAIMED_AT: iso(now)}
+            )
+
+        return self.store.mutate(state.key, take)
+
+    def _resume_load(self, state: DumpState) -> None:
+        taken = self._reclaim_start(state, DumpStatus.LOADING)
+        if taken is None:
+            return
+        since = (taken.at("loading_at") or self.ctx.clock()) - CLOCK_SKEW
+        existing = self.ctx.glue.find_run(taken, since)
+        if existing is not None:
+            self.store.amend(
+                taken.key,
+                {DumpStatus.LOADING},
+                when=lambda s: s.glue_run_id is None,
+                glue_run_id=existing.run_id,
+            )
+            log.warning(
+                "recovered Glue run %s of %s (its start was not recorded)",
+                existing.run_id,
+                taken.key,
+                extra=dump_fields(taken),
+            )
+            return
+        log.warning(
+            "restarting the load of %s (its start never happened)",
+            taken.key,
+            extra=dump_fields(taken),
+        )
+        self._launch_glue(taken)
+
+    def _resume_transform(self, state: DumpState) -> None:
+        taken = self._reclaim_start(state, DumpStatus.TRANSFORMING)
+        if taken is None:
+            return
+        since = (taken.at("transforming_at") or self.ctx.clock()) - CLOCK_SKEW
+        existing = self.ctx.dbt.find_task(taken, since)
+        if existing is not None:
+            self.store.amend(
+                taken.key,
+                {DumpStatus.TRANSFORMING},
+                when=lambda s: s.ecs_task_arn is None,
+                ecs_task_arn=existing,
+            )
+            log.warning(
+                "recovered dbt task %s of %s (its start was not recorded)",
+                existing,
+                taken.key,
+                extra=dump_fields(taken),
+            )
+            return
+        log.warning(
+            "restarting the transform of %s (its start never happened)",
+            taken.key,
+            extra=dump_fields(taken),
+        )
+        self._launch_dbt(taken)
+
+    # ----- endings --------------------------------------------------------------------------
+
+    def load_finished(self, state: DumpState, run_id: str, run_state: str, message: str) -> None:
+        """Glue ended: SUCCEEDED starts dbt, anything else fails the dump (stage load)."""
+
+        def same_run(s: DumpState) -> bool:
+            return s.glue_run_id == run_id
+
+        if run_state != "SUCCEEDED":
+            self.fail(
+                state,
+                {DumpStatus.LOADING},
+                when=same_run,
+                stage="load",
+                status=run_state,
+                message=f"{state.key}: Glue run {run_id} ended {run_state}: "
+                + (message or "no message"),
+            )
+            return
+        now = self.ctx.clock()
+        token = uuid.uuid4().hex
+
+        def advance(current: DumpState) -> DumpState | None:
+            if current.status is not DumpStatus.LOADING or not same_run(current):
+                return None
+            moved = with_transition(
+                current,
+                DumpStatus.TRANSFORMING,
+                now=now,
+                note=f"Glue run {run_id} succeeded",
+                start_token=token,
+            )
+            return dataclasses.replace(moved, timestamps={**moved.timestamps, CLAIMED_AT: iso(now)})
+
+        moved = self.store.mutate(state.key, advance)
+        if moved is None:
+            log.info(
+                "Glue %s for %s: already handled", run_state, state.key, extra=dump_fields(state)
+            )
+            return
+        if moved.load_seconds is not None:
+            self.ctx.telemetry.seconds("LoadSeconds", moved.load_seconds)
+        self._launch_dbt(moved)
+
+    def transform_finished(self, state: DumpState, outcome: TaskOutcome) -> None:
+        """dbt ended: exit 0 archives, advances the watermark and succeeds; else it fails."""
+
+        def same_task(s: DumpState) -> bool:
+            return s.ecs_task_arn == outcome.task_arn
+
+        if not outcome.succeeded:
+            self.fail(
+                state,
+                {DumpStatus.TRANSFORMING},
+                when=same_task,
+                stage="transform",
+                status=f"EXIT_{outcome.exit_code}",
+                message=f"{state.key}: dbt task {outcome.task_arn} stopped with exit code "
+                f"{outcome.exit_code}: {outcome.reason or 'no reason given'}",
+            )
+            return
+        current = self.store.get(state.key)
+        if (
+            current is None
+            or current.status is not DumpStatus.TRANSFORMING
+            or not same_task(current)
+        ):
+            log.info("dbt success for %s: already handled", state.key, extra=dump_fields(state))
+            return
+        self.ctx.objects.archive(current.ref)
+        moved = self.store.advance_watermark(current.dump_date)
+        done = self.store.transition(
+            current.key,
+            {DumpStatus.TRANSFORMING},
+            DumpStatus.SUCCEEDED,
+            now=self.ctx.clock(),
+            when=same_task,
+            note="watermark advanced" if moved else "watermark unchanged",
+        )
+        self.release_for(current.key)
+        if done is None:
+            return
+        self.ctx.telemetry.count("DumpsSucceeded")
+        if done.transform_seconds is not None:
+            self.ctx.telemetry.seconds("TransformSeconds", done.transform_seconds)
+        log.info("%s succeeded", done.key, extra=dump_fields(done))
+
+    def fail(
+        self,
+        state: DumpState,
+        expected: Collection[DumpStatus],
+        *,
+        stage: str,
+        status: str,
+        message: str,
+        when: Callable[[DumpState], bool] | None = None,
+    ) -> DumpState | None:
+        """FAILED with the cause, the failure on the DLQ, the slot freed. DLQ first: never lost."""
+        current = self.store.get(state.key)
+        if current is None or current.status not in expected or (when and not when(current)):
+            log.info(
+                "failure of %s at %s: already handled", state.key, stage, extra=dump_fields(state)
+            )
+            return None
+        now = self.ctx.clock()
+        self.ctx.failures.send(current, stage=stage, status=status, message=message, at=now)
+        failed = self.store.transition(
+            state.key,
+            expected,
+            DumpStatus.FAILED,
+            now=now,
+            when=when,
+            note=f"{stage}: {status}",
+            stage=stage,
+            start_token=None,
+            last_error={"stage": stage, "message": message, "at": iso(now)},
+        )
+        self.release_for(state.key)
+        if failed is not None:
+            self.ctx.telemetry.count("DumpsFailed")
+            log.error(
+                "%s failed at stage %s: %s", state.key, stage, message, extra=dump_fields(state)
+            )
+        return failed
+
+    def close(
+        self,
+        state: DumpState,
+        expected: Collection[DumpStatus],
+        to: DumpStatus,
+        *,
+        reason: str,
+        metric: str,
+    ) -> DumpState | None:
+        """End a dump that will not run: REJECTED or SKIPPED_*, with the reason recorded."""
+        now = self.ctx.clock()
+        rejected = to is DumpStatus.REJECTED
+        error = {"stage": "ingest", "message": reason, "at": iso(now)} if rejected else None
+        closed = self.store.transition(
+            state.key,
+            expected,
+            to,
+            now=now,
+            note=reason,
+            reason=reason,
+            last_error=error or state.last_error,
+        )
+        if closed is not None:
+            self.ctx.telemetry.count(metric)
+            level = logging.ERROR if to is DumpStatus.REJECTED else logging.INFO
+            log.log(level, "%s %s: %s", state.key, to, reason, extra=dump_fields(state))
+        return closed
+
+    def release_for(self, key: str) -> None:
+        lease = self.store.lease()
+        if lease is not None and lease.holder_key == key:
+            self.store.release_lease(lease.run_id)

@@ -1,0 +1,201 @@
+"""Arrival of a dump: validation, the manifest wait, duplicates, archived and stale dumps."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+import pytest
+
+from control.aws_world import MIN_BYTES, World, crash_once, dump_bytes
+from dumpflow.control.intake import Arrival
+from dumpflow.control.state import DumpStatus
+
+
+def test_a_valid_dump_starts_its_load_with_the_documented_arguments(world: World) -> None:
+    day = world.day(-1)
+    ref = world.put_dump(day)
+    assert world.deliver(ref) is Arrival.EVALUATED
+    state = world.state(ref)
+    assert state.status is DumpStatus.LOADING
+    assert state.attempts == 1
+    runs = world.glue_runs()
+    assert len(runs) == 1
+    assert runs[0]["Id"] == state.glue_run_id
+    assert runs[0]["Arguments"] == {
+        "--dump_bucket": world.settings.bucket,
+        "--dump_key": ref.key,
+        "--dump_date": day.isoformat(),
+        "--expected_sha256": hashlib.sha256(dump_bytes(day)).hexdigest(),
+        "--target_schema": "staging",
+    }
+    lease = world.store.lease()
+    assert lease is not None and lease.holder_key == ref.key
+    assert [h["to"] for h in state.history] == ["RECEIVED", "WAITING", "LOADING"]
+    assert world.telemetry.counts["DumpsReceived"] == 1
+    assert world.telemetry.counts["LoadsStarted"] == 1
+
+
+def test_too_small_dump_is_rejected_with_the_cause(world: World) -> None:
+    ref = world.put_dump(world.day(-1), body=b"-- truncated\n")
+    world.deliver(ref)
+    state = world.state(ref)
+    assert state.status is DumpStatus.REJECTED
+    assert state.reason is not None
+    assert ref.key in state.reason and f"minimum of {MIN_BYTES} bytes" in state.reason
+    assert state.last_error is not None and state.last_error["stage"] == "ingest"
+    assert world.glue_runs() == []
+    assert world.telemetry.counts["RejectedDumps"] == 1
+
+
+def test_dump_from_the_future_is_rejected(world: World) -> None:
+    ref = world.put_dump(world.day(+1))
+    world.deliver(ref)
+    state = world.state(ref)
+    assert state.status is DumpStatus.REJECTED
+    assert state.reason is not None and "after today in Tokyo" in state.reason
+    assert world.glue_runs() == []
+
+
+def test_other_keys_are_ignored_without_an_item(world: World) -> None:
+    ref = world.put_dump(world.day(-1))
+    for key in ("dumps/README.txt", "dumps/gghouse_20261399.sql"):
+        body = world.body(ref).replace(ref.key, key)
+        assert world.deliver_body(body) is Arrival.IGNORED
+    assert world.store.list_dumps() == []
+    assert world.telemetry.counts["IgnoredKeys"] == 2
+
+
+def test_dump_already_archived_counts_as_done_without_an_item(world: World) -> None:
+    ref = world.put_dump(world.day(-1))
+    world.s3.copy_object(
+        Bucket=ref.bucket, Key=ref.processed_key, CopySource={"Bucket": ref.bucket, "Key": ref.key}
+    )
+    world.deliver(ref)
+    state = world.state(ref)
+    assert state.status is DumpStatus.SKIPPED_DUPLICATE
+    assert state.reason is not None and ref.processed_key in state.reason
+    assert world.glue_runs() == []
+
+
+def test_dump_not_after_the_watermark_is_stale(world: World) -> None:
+    world.store.advance_watermark(world.day(-2))
+    for offset in (-3, -2):
+        ref = world.put_dump(world.day(offset))
+        world.deliver(ref)
+        state = world.state(ref)
+        assert state.status is DumpStatus.SKIPPED_STALE
+        assert state.reason is not None and "not after the watermark" in state.reason
+    assert world.glue_runs() == []
+    assert world.telemetry.counts["StaleDumps"] == 2
+
+
+def test_dump_waits_for_its_manifest_and_the_manifest_event_wakes_it(world: World) -> None:
+    day = world.day(-1)
+    ref = world.put_dump(day, manifest=False)
+    world.deliver(ref)
+    state = world.state(ref)
+    assert (state.status, state.reason) == (DumpStatus.WAITING, "manifest")
+    assert world.glue_runs() == []
+    assert world.store.lease() is None
+
+    manifest_key = world.put_manifest(ref, sha256="ab" * 32)
+    manifest_body = world.body(ref).replace(ref.key, manifest_key)
+    assert world.deliver_body(manifest_body) is Arrival.EVALUATED
+    state = world.state(ref)
+    assert state.status is DumpStatus.LOADING
+    assert state.expected_sha256 == "ab" * 32
+    assert world.runs_for(ref)[0]["Arguments"]["--expected_sha256"] == "ab" * 32
+
+
+def test_manifest_before_its_dump_changes_nothing(world: World) -> None:
+    ref = world.put_dump(world.day(-1))
+    body = world.body(ref).replace(ref.key, ref.manifest_key)
+    assert world.deliver_body(body) is Arrival.MANIFEST_EARLY
+    assert world.store.list_dumps() == []
+    world.deliver(ref)
+    assert world.state(ref).status is DumpStatus.LOADING
+
+
+@pytest.mark.parametrize(
+    ("fields", "cause"),
+    [
+        ({"valid_for_etl": False}, "valid_for_etl = false"),
+        ({"dump_size_bytes": 1}, "gives 1 bytes"),
+        ({"dump_key": "dumps/gghouse_19990101.sql"}, "describes dumps/gghouse_19990101.sql"),
+    ],
+)
+def test_manifest_that_does_not_vouch_for_the_dump_rejects_it(
+    world: World, fields: dict[str, object], cause: str
+) -> None:
+    ref = world.put_dump(world.day(-1), manifest=False)
+    world.put_manifest(ref, **fields)
+    world.deliver(ref)
+    state = world.state(ref)
+    assert state.status is DumpStatus.REJECTED
+    assert state.reason is not None and cause in state.reason and ref.manifest_key in state.reason
+
+
+def test_unreadable_manifest_rejects_the_dump(world: World) -> None:
+    ref = world.put_dump(world.day(-1), manifest=False)
+    world.s3.put_object(Bucket=ref.bucket, Key=ref.manifest_key, Body=b"{truncated")
+    world.deliver(ref)
+    state = world.state(ref)
+    assert state.status is DumpStatus.REJECTED
+    assert state.reason is not None and "is not JSON" in state.reason
+
+
+def test_without_required_manifest_the_object_metadata_gives_the_checksum(
+    world: World,
+) -> None:
+    world.ctx.settings = dataclasses.replace(world.settings, require_manifest=False)
+    day = world.day(-1)
+    ref = world.put_dump(day, manifest=False)
+    world.deliver(ref)
+    state = world.state(ref)
+    assert state.status is DumpStatus.LOADING
+    assert state.expected_sha256 == hashlib.sha256(dump_bytes(day)).hexdigest()
+
+
+def test_duplicate_deliveries_start_one_run_and_are_counted(world: World) -> None:
+    ref = world.put_dump(world.day(-1))
+    assert world.deliver(ref) is Arrival.EVALUATED
+    assert world.deliver(ref) is Arrival.DUPLICATE
+    assert world.deliver(ref) is Arrival.DUPLICATE
+    assert len(world.glue_runs()) == 1
+    assert world.state(ref).duplicate_events == 2
+    assert world.telemetry.counts["DuplicateEvents"] == 2
+
+
+def test_duplicate_after_success_is_a_no_op(world: World) -> None:
+    ref = world.put_dump(world.day(-1))
+    world.run_through(ref)
+    assert world.deliver(ref) is Arrival.DUPLICATE
+    state = world.state(ref)
+    assert state.status is DumpStatus.SUCCEEDED
+    assert len(world.glue_runs()) == 1
+
+
+def test_new_upload_over_a_rejected_dump_is_evaluated_again(world: World) -> None:
+    day = world.day(-1)
+    broken = world.put_dump(day, body=b"-- truncated\n")
+    world.deliver(broken)
+    assert world.state(broken).status is DumpStatus.REJECTED
+    fixed = world.put_dump(day)
+    assert fixed.etag != broken.etag
+    world.deliver(fixed)
+    state = world.state(fixed)
+    assert state.status is DumpStatus.LOADING
+    assert state.etag == fixed.etag
+    assert "new upload" in " ".join(h["note"] for h in state.history)
+
+
+def test_a_delivery_that_died_half_way_is_finished_by_the_next_copy(world: World) -> None:
+    ref = world.put_dump(world.day(-1))
+    crash_once(world.s3, "before-call.s3.GetObject")
+    with pytest.raises(SystemExit):
+        world.deliver(ref)
+    assert world.state(ref).status is DumpStatus.RECEIVED
+    assert world.deliver(ref) is Arrival.EVALUATED
+    assert world.state(ref).status is DumpStatus.LOADING
+    assert len(world.glue_runs()) == 1

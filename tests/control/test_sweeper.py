@@ -1,0 +1,175 @@
+"""The scheduled sweep: bounded manifest waits and reclaiming a slot whose events were lost."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ecs.models import ecs_backends
+
+from control.aws_world import REGION, World, crash_once, force_glue_state
+from dumpflow.control.pipeline import START_GRACE
+from dumpflow.control.state import DumpStatus
+
+
+def past_the_lease(world: World) -> None:
+    world.clock.advance(seconds=world.settings.lease_seconds + 1)
+
+
+def test_manifest_wait_is_bounded(world: World) -> None:
+    ref = world.put_dump(world.day(-1), manifest=False)
+    world.deliver(ref)
+    world.clock.advance(seconds=world.settings.manifest_wait_seconds - 1)
+    assert world.sweep().manifest_timeouts == []
+    assert world.state(ref).status is DumpStatus.WAITING
+    world.clock.advance(seconds=1)
+    assert world.sweep().manifest_timeouts == [ref.key]
+    state = world.state(ref)
+    assert state.status is DumpStatus.REJECTED
+    assert state.reason is not None
+    assert ref.manifest_key in state.reason and "did not arrive within 3600 s" in state.reason
+
+
+def test_a_slot_is_not_reclaimed_before_its_expiry(world: World) -> None:
+    ref = world.put_dump(world.day(-1))
+    world.deliver(ref)
+    world.clock.advance(seconds=world.settings.lease_seconds - 60)
+    report = world.sweep()
+    assert report.reclaimed is None
+    assert world.state(ref).status is DumpStatus.LOADING
+
+
+def test_lost_glue_failure_is_found_fails_the_dump_and_starts_the_next(world: World) -> None:
+    first, second = world.put_dump(world.day(-2)), world.put_dump(world.day(-1))
+    world.deliver(first)
+    world.deliver(second)
+    run_id = world.state(first).glue_run_id
+    assert run_id is not None
+    force_glue_state(world, run_id, "FAILED")
+    past_the_lease(world)
+    assert world.sweep().reclaimed == first.key
+    state = world.state(first)
+    assert (state.status, state.stage) == (DumpStatus.FAILED, "load")
+    [message] = world.dlq_messages()
+    assert message["failure"]["glue_run_id"] == run_id
+    assert world.state(second).status is DumpStatus.LOADING
+    assert world.telemetry.counts["LeasesReclaimed"] == 1
+
+
+def test_lost_glue_success_moves_on_to_dbt(world: World) -> None:
+    ref = world.put_dump(world.day(-1))
+    world.deliver(ref)
+    past_the_lease(world)
+    world.sweep()
+    state = world.state(ref)
+    assert state.status is DumpStatus.TRANSFORMING
+    assert state.ecs_task_arn == world.tasks()[0]["taskArn"]
+
+
+def test_a_run_still_going_keeps_its_slot(world: World, glue_runs_stay_running: None) -> None:
+    ref = world.put_dump(world.day(-1))
+    world.deliver(ref)
+    past_the_lease(world)
+    assert world.sweep().extended == ref.key
+    lease = world.store.lease()
+    assert lease is not None and not lease.expired(world.clock())
+    assert world.state(ref).status is DumpStatus.LOADING
+
+
+def stopped_task(world: World, task_arn: str, exit_code: int, reason: str) -> None:
+    """Stop the task in moto; moto reports exit code 0 unless the test sets another."""
+    world.ecs.stop_task(cluster="dumpflow", task=task_arn, reason=reason)
+    tasks = ecs_backends[DEFAULT_ACCOUNT_ID][REGION].tasks["dumpflow"]
+    tasks[task_arn].containers[0].exitCode = exit_code
+
+
+def test_lost_dbt_success_is_found_and_the_dump_succeeds(world: World) -> None:
+    ref = world.put_dump(world.day(-1))
+    world.deliver(ref)
+    world.finish_load(ref)
+    task_arn = world.state(ref).ecs_task_arn
+    assert task_arn is not None
+    stopped_task(world, task_arn, 0, "Essential container in task exited")
+    past_the_lease(world)
+    assert world.sweep().reclaimed == ref.key
+    assert world.state(ref).status is DumpStatus.SUCCEEDED
+    assert world.archived(ref)
+    assert world.store.watermark() == ref.dump_date
+    assert world.store.lease() is None
+
+
+def test_lost_dbt_failure_is_found_and_fails_the_transform(world: World) -> None:
+    ref = world.put_dump(world.day(-1))
+    world.deliver(ref)
+    world.finish_load(ref)
+    task_arn = world.state(ref).ecs_task_arn
+    assert task_arn is not None
+    stopped_task(world, task_arn, 2, "Task killed by the operator")
+    past_the_lease(world)
+    world.sweep()
+    state = world.state(ref)
+    assert (state.status, state.stage) == (DumpStatus.FAILED, "transform")
+    assert state.last_error is not None
+    assert "exit code 2: Task killed by the operator" in state.last_error["message"]
+    assert world.dlq_messages()[0]["failure"]["ecs_task_arn"] == task_arn
+    assert world.store.lease() is None
+
+
+def test_a_dbt_task_still_running_keeps_its_slot(world: World) -> None:
+    ref = world.put_dump(world.day(-1))
+    world.deliver(ref)
+    world.finish_load(ref)
+    past_the_lease(world)
+    assert world.sweep().extended == ref.key
+    assert world.state(ref).status is DumpStatus.TRANSFORMING
+
+
+def test_slot_left_by_a_finished_dump_is_freed_and_the_next_starts(world: World) -> None:
+    first, second = world.put_dump(world.day(-2)), world.put_dump(world.day(-1))
+    world.deliver(first)
+    world.deliver(second)
+    world.finish_load(first)
+    crash_once(world.dynamodb, "before-call.dynamodb.DeleteItem")
+    with pytest.raises(SystemExit):
+        world.finish_transform(first)
+    assert world.state(first).status is DumpStatus.SUCCEEDED
+    lease = world.store.lease()
+    assert lease is not None and lease.holder_key == first.key
+    world.sweep()
+    assert world.state(second).status is DumpStatus.LOADING
+
+
+def test_slot_taken_by_a_dump_that_never_claimed_it_is_resumed_after_the_grace(
+    world: World,
+) -> None:
+    ref = world.put_dump(world.day(-1))
+    fired: list[bool] = []
+
+    def die_on_claim(params: dict[str, Any], **_: Any) -> None:
+        if not fired and b'"LOADING"' in params.get("body", b""):
+            fired.append(True)
+            raise SystemExit("Lambda runtime died before the claim")
+
+    world.dynamodb.meta.events.register("before-call.dynamodb.PutItem", die_on_claim)
+    with pytest.raises(SystemExit):
+        world.deliver(ref)
+    lease = world.store.lease()
+    assert lease is not None and lease.holder_key == ref.key
+    assert world.state(ref).status is DumpStatus.WAITING
+    world.sweep()
+    assert world.glue_runs() == []
+    world.clock.advance(seconds=START_GRACE.total_seconds())
+    world.sweep()
+    assert world.state(ref).status is DumpStatus.LOADING
+    assert len(world.glue_runs()) == 1
+
+
+def test_the_sweep_reports_how_long_the_oldest_dump_has_waited(world: World) -> None:
+    first, second = world.put_dump(world.day(-2)), world.put_dump(world.day(-1))
+    world.deliver(first)
+    assert world.sweep().oldest_waiting_seconds == 0.0
+    world.deliver(second)
+    world.clock.advance(minutes=30)
+    assert world.sweep().oldest_waiting_seconds == 1800.0
+    assert world.telemetry.durations["WaitingAgeSeconds"] == [0.0, 1800.0]
