@@ -1,0 +1,1 @@
+"""Operator logic behind ``dumpflow status``, ``replay`` and ``backfill`` (no rendering here)."""

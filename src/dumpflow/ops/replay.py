@@ -1,0 +1,272 @@
+"""Moving failed dumps from the DLQ back to the FIFO queue, at most one new run per dump.
+
+Per dump: arm the state (``arm_replay`` hands out the attempt number and refuses while a run
+is in flight), send the armed message, and only then delete the DLQ copies. A crash between
+the send and the delete leaves a DLQ copy behind; replaying it again arms a newer attempt, and
+the ingest handler runs only the attempt that is armed, so the dump still runs once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dumpflow.control.state import DumpState, DumpStatus, ReplayRefused, StateStore
+from dumpflow.ops.dlq import DeadLetter, DeadLetterQueue
+from dumpflow.ops.enqueue import Enqueued, Mode, enqueue
+from dumpflow.ops.errors import DumpStepFailed
+from dumpflow.ops.serialize import to_jsonable
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    WOULD_SEND = "would send"
+    REFUSED = "refused"
+    NEEDS_FORCE = "needs --force"
+    UNREADABLE = "unreadable"
+    NOT_SELECTED = "not selected"
+
+
+@dataclass(slots=True)
+class ReplayItem:
+    """One dump found in the DLQ (all its copies) and what replay did with it."""
+
+    letters: list[DeadLetter]
+    state: DumpState | None = None
+    mode: Mode | None = None
+    outcome: Outcome = Outcome.NOT_SELECTED
+    reason: str = ""
+    enqueued: Enqueued | None = None
+
+    @property
+    def first(self) -> DeadLetter:
+        return self.letters[0]
+
+    @property
+    def key(self) -> str | None:
+        return self.first.key
+
+    @property
+    def dump_date(self) -> dt.date | None:
+        return self.first.dump.dump_date if self.first.dump else None
+
+    @property
+    def last_error(self) -> str:
+        """The failure the state remembers, else the one the DLQ message carries."""
+        error = (self.state and self.state.last_error) or self.first.failure or {}
+        stage, message = error.get("stage"), error.get("message")
+        if not stage and not message:
+            return ""
+        return f"{stage or '?'}: {message or ''}".strip()
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.outcome in (Outcome.REFUSED, Outcome.NEEDS_FORCE, Outcome.UNREADABLE)
+
+
+@dataclass(slots=True)
+class ReplayResult:
+    items: list[ReplayItem] = field(default_factory=list)
+    missing_keys: list[str] = field(default_factory=list)
+    unread: int = 0
+
+    @property
+    def needs_attention(self) -> bool:
+        return bool(self.missing_keys) or any(i.needs_attention for i in self.items)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for item in self.items if item.outcome == outcome)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` document: one entry per dump found in the DLQ."""
+        return {
+            "dumps": [
+                {
+                    "key": item.key,
+                    "dump_date": to_jsonable(item.dump_date),
+                    "status": to_jsonable(item.state.status) if item.state else None,
+                    "attempts": item.state.attempts if item.state else None,
+                    "mode": item.mode,
+                    "outcome": item.outcome.value,
+                    "reason": item.reason,
+                    "last_error": item.last_error,
+                    "dlq_messages": [letter.message_id for letter in item.letters],
+                    "enqueued": to_jsonable(item.enqueued),
+                    "problem": item.first.problem,
+                }
+                for item in self.items
+            ],
+            "missing_keys": self.missing_keys,
+            "unread": self.unread,
+            "needs_attention": self.needs_attention,
+        }
+
+
+def replay_mode(dump_date: dt.date, watermark: dt.date | None) -> Mode:
+    """A dump not newer than the watermark would move current models back: run it as backfill."""
+    return "backfill" if watermark is not None and dump_date <= watermark else "replay"
+
+
+def group_letters(letters: list[DeadLetter]) -> list[ReplayItem]:
+    """One item per dump key (copies together), oldest date first; unreadable ones apart."""
+    by_key: dict[str, ReplayItem] = {}
+    unreadable: list[ReplayItem] = []
+    for letter in letters:
+        if letter.key is None:
+            unreadable.append(
+                ReplayItem([letter], outcome=Outcome.UNREADABLE, reason=letter.problem or "")
+            )
+        elif letter.key in by_key:
+            by_key[letter.key].letters.append(letter)
+        else:
+            by_key[letter.key] = ReplayItem([letter])
+    ordered = sorted(by_key.values(), key=lambda i: (i.dump_date or dt.date.min, i.key or ""))
+    return ordered + unreadable
+
+
+def _matches(item: ReplayItem, wanted: Collection[str] | None) -> bool:
+    if wanted is None:
+        return True
+    dump = item.first.dump
+    return dump is not None and (dump.key in wanted or dump.name in wanted)
+
+
+class Replayer:
+    """Runs the replay protocol for a selection of DLQ dumps."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        dlq: DeadLetterQueue,
+        sqs: SQSClient,
+        queue_url: str,
+        *,
+        force: bool = False,
+        note: str = "dumpflow replay",
+    ) -> None:
+        self.store = store
+        self.dlq = dlq
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self.force = force
+        self.note = note
+
+    def run(
+        self,
+        keys: Collection[str] | None,
+        *,
+        dry_run: bool = False,
+    ) -> ReplayResult:
+        """``keys`` None means every dump in the DLQ; repeats rounds until nothing new comes."""
+        result = ReplayResult()
+        seen: set[str] = set()
+        sent: dict[str, Enqueued] = {}
+        watermark = self.store.watermark()
+        while True:
+            received = self.dlq.receive()
+            again = [x for x in received if x.message_id in seen]
+            items = group_letters([x for x in received if x.message_id not in seen])
+            seen.update(x.message_id for i in items for x in i.letters)
+            for item in items:
+                self._handle(item, keys, watermark, sent, dry_run=dry_run)
+            result.items.extend(items)
+            kept = [x for i in items if i.outcome != Outcome.SENT for x in i.letters]
+            self.dlq.release(again + kept)
+            if dry_run or not any(i.outcome == Outcome.SENT for i in items):
+                break
+        found = {i.key for i in result.items} | {
+            i.first.dump.name for i in result.items if i.first.dump
+        }
+        result.missing_keys = sorted(set(keys or ()) - found)
+        result.unread = max(self.dlq.depth().total - self._still_held(result), 0)
+        return result
+
+    def _handle(
+        self,
+        item: ReplayItem,
+        keys: Collection[str] | None,
+        watermark: dt.date | None,
+        sent: dict[str, Enqueued],
+        *,
+        dry_run: bool,
+    ) -> None:
+        if item.key in sent and not dry_run:
+            self._drop_copies(item, sent[item.key])
+            return
+        self._prepare(item, watermark, selected=_matches(item, keys))
+        if not dry_run and item.outcome == Outcome.WOULD_SEND:
+            self._send(item)
+        if item.enqueued and item.key:
+            sent[item.key] = item.enqueued
+
+    def _prepare(self, item: ReplayItem, watermark: dt.date | None, *, selected: bool) -> None:
+        if item.outcome == Outcome.UNREADABLE or item.key is None or item.dump_date is None:
+            if not selected:
+                item.outcome = Outcome.NOT_SELECTED
+            return
+        item.state = self.store.get(item.key)
+        item.mode = replay_mode(item.dump_date, watermark)
+        if not selected:
+            item.outcome = Outcome.NOT_SELECTED
+        elif item.state and item.state.status == DumpStatus.SUCCEEDED and not self.force:
+            item.outcome, item.reason = Outcome.NEEDS_FORCE, "already SUCCEEDED"
+        else:
+            item.outcome = Outcome.WOULD_SEND
+
+    def _send(self, item: ReplayItem) -> None:
+        """Arm, send, then delete the DLQ copies; an AWS error names the dump and the step."""
+        dump = item.first.dump
+        if dump is None or item.mode is None:
+            return
+        try:
+            attempt = self.store.arm_replay(
+                dump.key, mode=item.mode, force=self.force, note=self.note
+            )
+        except ReplayRefused as refused:
+            item.outcome, item.reason = Outcome.REFUSED, str(refused)
+            return
+        except (BotoCoreError, ClientError) as exc:
+            raise DumpStepFailed(dump.key, "arming the replay", exc, "nothing sent") from exc
+        if item.state is not None:
+            # A new upload may have replaced the failed object since: the state table follows
+            # uploads, the DLQ message does not, and the load reads the key's current bytes.
+            dump = item.state.ref
+        try:
+            item.enqueued = enqueue(
+                self.sqs, self.queue_url, dump, mode=item.mode, attempt=attempt, force=self.force
+            )
+        except (BotoCoreError, ClientError) as exc:
+            after = "the DLQ copy stays; replay again"
+            raise DumpStepFailed(dump.key, "sending to the queue", exc, after) from exc
+        log.info("replayed %s as %s attempt %d", dump.key, item.mode, attempt)
+        try:
+            for letter in item.letters:
+                self.dlq.delete(letter)
+        except (BotoCoreError, ClientError) as exc:
+            after = (
+                f"sent as attempt {attempt}; the DLQ copy reappears and a second replay "
+                "cannot run the dump twice"
+            )
+            raise DumpStepFailed(dump.key, "deleting the DLQ copy", exc, after) from exc
+        item.outcome = Outcome.SENT
+
+    def _drop_copies(self, item: ReplayItem, replacement: Enqueued) -> None:
+        """Older copies of a dump already back on the queue this run: the queue has it."""
+        for letter in item.letters:
+            self.dlq.delete(letter)
+        item.outcome, item.enqueued = Outcome.SENT, replacement
+        item.reason = f"older DLQ copy; sent as attempt {replacement.attempt}"
+
+    def _still_held(self, result: ReplayResult) -> int:
+        return sum(len(i.letters) for i in result.items if i.outcome != Outcome.SENT)

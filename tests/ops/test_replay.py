@@ -1,0 +1,213 @@
+"""Replay from the DLQ: arm, send, then delete; stale dumps as backfills; force; refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from dumpflow.control.state import DumpStatus
+from dumpflow.ops.dlq import DeadLetterQueue
+from dumpflow.ops.errors import DumpStepFailed
+from dumpflow.ops.replay import Outcome, Replayer
+from ops.aws_world import World
+
+D1 = dt.date(2026, 11, 20)
+
+
+def day(n: int) -> dt.date:
+    return D1 + dt.timedelta(days=n - 1)
+
+
+def replayer(world: World, *, force: bool = False, hold: int = 120) -> Replayer:
+    s = world.settings
+    dlq = DeadLetterQueue(world.sqs, s.dlq_url, s.key_pattern, hold_seconds=hold)
+    return Replayer(world.store, dlq, world.sqs, s.queue_url, force=force)
+
+
+def failed_in_dlq(world: World, n: int, message: str = "load failed: table missing") -> str:
+    ref = world.put_dump(day(n))
+    world.record(ref, DumpStatus.FAILED, error=message)
+    world.dead_letter(ref, message=message)
+    return ref.key
+
+
+def test_a_failed_dump_goes_back_to_the_queue_armed_for_its_next_attempt(world: World) -> None:
+    key = failed_in_dlq(world, 1, "required table tenants is empty")
+    result = replayer(world).run([key])
+
+    (item,) = result.items
+    assert item.outcome == Outcome.SENT and item.mode == "replay"
+    assert item.last_error == "load: required table tenants is empty"
+    (message,) = world.drain(world.settings.queue_url)
+    assert message["_dedup"] == "replay-20261120-2"
+    assert (message["key"], message["mode"], message["attempt"], message["force"]) == (
+        key,
+        "replay",
+        2,
+        False,
+    )
+    assert "failure" not in message
+    assert world.depth(world.settings.dlq_url) == 0
+    state = world.store.get(key)
+    assert state is not None and state.replay_armed_attempt == 2
+    assert state.status == DumpStatus.FAILED and state.last_error is not None
+    assert state.history[-1]["note"].startswith("replay armed (attempt 2)")
+    assert not result.needs_attention
+
+
+def test_a_dump_not_after_the_watermark_is_replayed_as_a_backfill(world: World) -> None:
+    key = failed_in_dlq(world, 1)
+    world.record(world.put_dump(day(2)), DumpStatus.SUCCEEDED)
+    world.store.advance_watermark(day(2))
+    replayer(world).run(None)
+    (message,) = world.drain(world.settings.queue_url)
+    assert (message["key"], message["mode"]) == (key, "backfill")
+    assert message["_dedup"] == "backfill-20261120-2"
+    assert world.store.watermark() == day(2)
+
+
+def test_a_succeeded_dump_needs_force(world: World) -> None:
+    ref = world.put_dump(day(1))
+    world.record(ref, DumpStatus.SUCCEEDED)
+    world.dead_letter(ref)
+    result = replayer(world).run(None)
+    assert [i.outcome for i in result.items] == [Outcome.NEEDS_FORCE]
+    assert result.needs_attention
+    assert world.drain(world.settings.queue_url) == []
+    assert world.depth(world.settings.dlq_url) == 1
+
+    forced = replayer(world, force=True).run(None)
+    assert [i.outcome for i in forced.items] == [Outcome.SENT]
+    (message,) = world.drain(world.settings.queue_url)
+    assert message["force"] is True and world.depth(world.settings.dlq_url) == 0
+
+
+def test_a_dump_still_running_is_refused_and_stays_in_the_dlq(world: World) -> None:
+    ref = world.put_dump(day(1))
+    world.record(ref, DumpStatus.LOADING)
+    world.dead_letter(ref)
+    result = replayer(world).run(None)
+    (item,) = result.items
+    assert item.outcome == Outcome.REFUSED and "LOADING" in item.reason
+    assert world.drain(world.settings.queue_url) == []
+    assert world.depth(world.settings.dlq_url) == 1
+
+
+def test_dry_run_changes_nothing_and_leaves_the_dlq_readable(world: World) -> None:
+    key = failed_in_dlq(world, 1)
+    result = replayer(world).run(None, dry_run=True)
+    assert [(i.key, i.outcome) for i in result.items] == [(key, Outcome.WOULD_SEND)]
+    assert world.drain(world.settings.queue_url) == []
+    state = world.store.get(key)
+    assert state is not None and state.replay_armed_attempt is None
+    again = replayer(world).run(None, dry_run=True)
+    assert [i.key for i in again.items] == [key]
+
+
+def test_only_the_selected_dumps_move(world: World) -> None:
+    first = failed_in_dlq(world, 1)
+    second = failed_in_dlq(world, 2)
+    result = replayer(world).run(["gghouse_20261121.sql", "dumps/gghouse_20991231.sql"])
+    outcomes = {i.key: i.outcome for i in result.items}
+    assert outcomes == {first: Outcome.NOT_SELECTED, second: Outcome.SENT}
+    assert result.missing_keys == ["dumps/gghouse_20991231.sql"]
+    assert [m["key"] for m in world.drain(world.settings.queue_url)] == [second]
+    assert [i.key for i in replayer(world).run(None, dry_run=True).items] == [first]
+
+
+def test_several_copies_of_one_dump_become_one_message(world: World) -> None:
+    key = failed_in_dlq(world, 1)
+    ref = world.store.get(key)
+    assert ref is not None
+    world.send_dlq(
+        json.dumps({"bucket": ref.bucket, "key": key, "etag": ref.etag, "size": str(ref.size)}),
+        "redriven-copy",
+    )
+    result = replayer(world).run(None)
+    assert [len(i.letters) for i in result.items] == [2]
+    assert len(world.drain(world.settings.queue_url)) == 1
+    assert world.depth(world.settings.dlq_url) == 0
+
+
+def test_more_than_one_fifo_batch_is_replayed_round_by_round(world: World) -> None:
+    keys = [failed_in_dlq(world, n) for n in range(1, 14)]
+    result = replayer(world).run(None)
+    assert result.count(Outcome.SENT) == 13 and result.unread == 0
+    sent = world.drain(world.settings.queue_url)
+    assert sorted(m["key"] for m in sent) == keys
+    assert world.depth(world.settings.dlq_url) == 0
+
+
+def test_unreadable_messages_stay_for_a_human(world: World) -> None:
+    world.send_dlq("{truncated", "garbage")
+    result = replayer(world).run(None)
+    (item,) = result.items
+    assert item.outcome == Outcome.UNREADABLE and result.needs_attention
+    assert world.depth(world.settings.dlq_url) == 1
+
+    key = failed_in_dlq(world, 1)
+    keyed = replayer(world).run([key])
+    outcomes = sorted((i.key or "?", i.outcome) for i in keyed.items)
+    assert outcomes == [("?", Outcome.NOT_SELECTED), (key, Outcome.SENT)]
+    assert not keyed.needs_attention
+    assert world.depth(world.settings.dlq_url) == 1
+
+
+class SimulatedCrash(Exception):
+    """Stands for the process dying between the send and the delete."""
+
+
+def crash_on_delete(**_: object) -> None:
+    raise SimulatedCrash("killed before DeleteMessage")
+
+
+def test_a_crash_between_send_and_delete_loses_nothing(world: World) -> None:
+    key = failed_in_dlq(world, 1)
+    world.sqs.meta.events.register("before-call.sqs.DeleteMessage", crash_on_delete)
+    with pytest.raises(SimulatedCrash):
+        replayer(world, hold=1).run(None)
+    world.sqs.meta.events.unregister("before-call.sqs.DeleteMessage", crash_on_delete)
+
+    assert world.depth(world.settings.queue_url) == 1
+    assert world.depth(world.settings.dlq_url) == 1
+    state = world.store.get(key)
+    assert state is not None and state.replay_armed_attempt == 2
+
+
+def test_the_message_carries_the_upload_the_state_table_knows(world: World) -> None:
+    key = failed_in_dlq(world, 1)
+    world.s3.put_object(
+        Bucket=world.settings.bucket, Key=key, Body=b"-- corrected upload, other etag\n"
+    )
+    head = world.s3.head_object(Bucket=world.settings.bucket, Key=key)
+    world.store.amend(
+        key, {DumpStatus.FAILED}, etag=head["ETag"].strip('"'), size=head["ContentLength"]
+    )
+    replayer(world).run(None)
+    (message,) = world.drain(world.settings.queue_url)
+    assert message["etag"] == head["ETag"].strip('"')
+    assert message["size"] == str(head["ContentLength"])
+
+
+def test_an_aws_error_while_sending_names_the_dump_and_keeps_the_dlq_copy(world: World) -> None:
+    key = failed_in_dlq(world, 1)
+
+    def denied(**_: object) -> None:
+        error = {"Error": {"Code": "AccessDenied", "Message": "no sqs:SendMessage"}}
+        raise ClientError(error, "SendMessage")  # type: ignore[arg-type]
+
+    world.sqs.meta.events.register("before-call.sqs.SendMessage", denied)
+    try:
+        with pytest.raises(DumpStepFailed) as caught:
+            replayer(world, hold=1).run(None)
+    finally:
+        world.sqs.meta.events.unregister("before-call.sqs.SendMessage", denied)
+    assert str(caught.value) == (
+        f"{key}: sending to the queue failed: AWS refused SendMessage: AccessDenied: "
+        "no sqs:SendMessage (the DLQ copy stays; replay again)"
+    )
+    assert world.depth(world.settings.dlq_url) == 1
+    assert world.depth(world.settings.queue_url) == 0
