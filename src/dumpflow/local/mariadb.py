@@ -61,17 +61,39 @@ def throwaway_server(startup_timeout: float = 60.0) -> Iterator[Dsn]:
     workdir = Path(tempfile.mkdtemp(prefix="dumpflow-mariadb-"))
     datadir, port = workdir / "data", _free_port()
     subprocess.run(
-        [install_db, "--no-defaults", f"--datadir={datadir}", "--user=root",
-         "--auth-root-authentication-method=normal", "--skip-test-db"],
-        check=True, capture_output=True,
+        [
+            install_db,
+            "--no-defaults",
+            f"--datadir={datadir}",
+            "--user=root",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+        ],
+        check=True,
+        capture_output=True,
     )
     proc = subprocess.Popen(
-        [mariadbd, "--no-defaults", f"--datadir={datadir}", f"--port={port}",
-         "--bind-address=127.0.0.1", f"--socket={workdir / 'mariadb.sock'}", "--user=root",
-         f"--pid-file={workdir / 'mariadb.pid'}", f"--log-error={workdir / 'error.log'}",
-         "--skip-log-bin", "--innodb-buffer-pool-size=512M", "--max-allowed-packet=256M",
-         "--innodb-flush-log-at-trx-commit=2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            mariadbd,
+            "--no-defaults",
+            f"--datadir={datadir}",
+            f"--port={port}",
+            "--bind-address=127.0.0.1",
+            f"--socket={workdir / 'mariadb.sock'}",
+            "--user=root",
+            f"--pid-file={workdir / 'mariadb.pid'}",
+            f"--log-error={workdir / 'error.log'}",
+            "--skip-log-bin",
+            "--innodb-buffer-pool-size=512M",
+            "--max-allowed-packet=256M",
+            "--innodb-flush-log-at-trx-commit=2",
+            # --no-defaults would leave latin1: new schemas must take Japanese text, as on
+            # Aurora and on distribution builds of MariaDB.
+            "--character-set-server=utf8mb4",
+            "--collation-server=utf8mb4_general_ci",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     dsn = Dsn(host="127.0.0.1", port=port, user="root", password="")
     try:

@@ -1,0 +1,406 @@
+"""The story ``dumpflow demo`` tells: five steps through the real flow, each checked.
+
+1. Day 1 (dump + manifest) goes RECEIVED -> LOADING -> TRANSFORMING -> SUCCEEDED.
+2. Day 2 SUCCEEDS; EventBridge delivers its event once more: skipped as a duplicate.
+3. Day 1 is exported again (new content, gzip): SKIPPED_STALE, the watermark is day 2.
+4. Day 3 arrives corrupt (the manifest's digest does not match): FAILED at load, its message
+   on the DLQ, staging still exactly day 2.
+5. A good day 3 is uploaded over it and the operator replays the DLQ: SUCCEEDED.
+
+Every step reads its outcome from where an operator would (state table, queues, MariaDB)
+and the scenario stops at the first step that did not end as listed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import logging
+import shutil
+import string
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pymysql
+
+from dumpflow.control.state import DumpState, DumpStatus, StateStore
+from dumpflow.dumps import dump_key_for, manifest_key_for, today_jst
+from dumpflow.local.demo_stack import DemoRuntime
+from dumpflow.ops.dlq import DeadLetter, DeadLetterQueue
+from dumpflow.ops.replay import Outcome, Replayer
+from dumpflow.sample import SampleDump, write_sample_dumps
+
+log = logging.getLogger(__name__)
+
+_ASCII_LETTERS = frozenset(string.ascii_letters)
+RUN_ORDER = (
+    DumpStatus.RECEIVED,
+    DumpStatus.LOADING,
+    DumpStatus.TRANSFORMING,
+    DumpStatus.SUCCEEDED,
+)
+
+
+class Mismatch(Exception):
+    """What a step observed differs from what it should have (the message says both)."""
+
+
+class StepFailed(RuntimeError):
+    """One scenario step did not end as listed; the message names the step and the cause."""
+
+    def __init__(self, step: int, title: str, cause: str) -> None:
+        super().__init__(f"step {step} ({title}): {cause}")
+        self.step = step
+        self.title = title
+        self.cause = cause
+
+
+@dataclass
+class StepResult:
+    """What one step expected, what it saw, and how long it took."""
+
+    number: int
+    title: str
+    expected: str
+    observed: str = ""
+    ok: bool = False
+    seconds: float = 0.0
+
+
+@dataclass
+class ScenarioResult:
+    """Everything the demo prints at the end (and ``--json`` emits)."""
+
+    dates: list[dt.date]
+    steps: list[StepResult] = field(default_factory=list)
+    dumps: list[DumpState] = field(default_factory=list)
+    dlq_before_replay: list[dict[str, Any]] = field(default_factory=list)
+    dlq_after_replay: list[dict[str, Any]] = field(default_factory=list)
+    watermark: dt.date | None = None
+    staging_rows: dict[str, int] = field(default_factory=dict)
+    occupancy: list[dict[str, Any]] = field(default_factory=list)
+    failed: StepFailed | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failed is None and len(self.steps) == 5 and all(s.ok for s in self.steps)
+
+
+def _history_statuses(state: DumpState) -> list[str]:
+    return [str(entry.get("to")) for entry in state.history]
+
+
+def _ran_in_order(state: DumpState) -> bool:
+    """RECEIVED, LOADING, TRANSFORMING, SUCCEEDED appear in this order in the history."""
+    seen = iter(_history_statuses(state))
+    return all(str(status) in seen for status in RUN_ORDER)
+
+
+class DemoScenario:
+    """Plays the five steps against a running demo stack."""
+
+    def __init__(
+        self,
+        runtime: DemoRuntime,
+        workdir: Path,
+        *,
+        scale: float = 0.05,
+        on_step: Callable[[StepResult], None] | None = None,
+        on_progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.workdir = workdir
+        self.scale = scale
+        self.on_step = on_step or (lambda _step: None)
+        self.on_progress = on_progress or (lambda _text: None)
+        self.s3 = runtime.stack.client("s3")
+        self.sqs = runtime.stack.client("sqs")
+        self.store = StateStore(runtime.settings.table, client=runtime.stack.client("dynamodb"))
+        self.dlq = DeadLetterQueue(self.sqs, runtime.settings.dlq_url, runtime.settings.key_pattern)
+        start = today_jst() - dt.timedelta(days=3)
+        self.dates = [start + dt.timedelta(days=n) for n in range(3)]
+        self.samples: dict[dt.date, SampleDump] = {}
+
+    # ----- inputs --------------------------------------------------------------------------
+
+    def write_dumps(self) -> None:
+        """Three consecutive days from ``dumpflow sample-dump`` (real mariadb-dump output)."""
+        self.on_progress(f"writing sample dumps for {self.dates[0]}..{self.dates[-1]}")
+        written = write_sample_dumps(
+            self.workdir / "dumps", self.dates[0], days=3, scale=self.scale, dsn=self.runtime.dsn
+        )
+        self.samples = {sample.dump_date: sample for sample in written}
+
+    def _upload(self, key: str, path: Path) -> str:
+        with path.open("rb") as body:
+            response = self.s3.put_object(Bucket=self.runtime.bucket, Key=key, Body=body)
+        log.info("uploaded %s (%d bytes)", key, path.stat().st_size)
+        return str(response["ETag"]).strip('"')
+
+    def _upload_day(self, day: dt.date, body: Path | None = None) -> str:
+        """The producer's order: the dump, then the manifest vouching for it."""
+        sample = self.samples[day]
+        etag = self._upload(dump_key_for(day), body or sample.path)
+        self._upload(manifest_key_for(day), sample.manifest_path)
+        return etag
+
+    def _corrupt_copy(self, day: dt.date) -> Path:
+        """Bit rot in one row: one letter of a string value changes case. Same size (the
+        manifest's size check passes), still valid SQL and no key collides (collations are
+        case-insensitive), so only the digest the manifest vouches for can tell."""
+        good = self.samples[day].path
+        corrupt = self.workdir / f"corrupt_{good.name}"
+        data = bytearray(good.read_bytes())
+        quote = data.find(b"'", max(data.rfind(b"INSERT INTO"), 0))
+        letters = (i for i in range(quote + 1, len(data)) if chr(data[i]) in _ASCII_LETTERS)
+        letter = next(letters, -1) if quote >= 0 else -1
+        if letter < 0:
+            raise Mismatch(f"{good.name} has no string value to corrupt")
+        data[letter] = ord(chr(data[letter]).swapcase())
+        corrupt.write_bytes(bytes(data))
+        return corrupt
+
+    def _gzip_copy(self, day: dt.date) -> Path:
+        source = self.samples[day].path
+        target = self.workdir / f"{source.name}.gz"
+        with source.open("rb") as raw, gzip.open(target, "wb") as packed:
+            shutil.copyfileobj(raw, packed)
+        return target
+
+    # ----- observations --------------------------------------------------------------------
+
+    def _state(self, key: str) -> DumpState:
+        state = self.store.get(key)
+        if state is None:
+            raise Mismatch(f"no state item for {key}")
+        return state
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """The DLQ's messages (read, then released untouched)."""
+        letters: list[DeadLetter] = self.dlq.receive()
+        self.dlq.release(letters)
+        return [
+            {
+                "key": letter.key,
+                "failure": letter.failure,
+                "message_id": letter.message_id,
+                "problem": letter.problem,
+            }
+            for letter in letters
+        ]
+
+    def _connect(self) -> pymysql.connections.Connection:
+        return pymysql.connect(**self.runtime.dsn.connect_kwargs())
+
+    def staging_fingerprint(self) -> dict[str, tuple[int, int]]:
+        """Per base table of the target schema: rows and CHECKSUM TABLE (what "exactly" means)."""
+        schema = self.runtime.settings.target_schema
+        conn = self._connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = %s AND table_type = 'BASE TABLE' ORDER BY table_name",
+                    (schema,),
+                )
+                tables = [str(row[0]) for row in cur.fetchall()]
+                result: dict[str, tuple[int, int]] = {}
+                for table in tables:
+                    cur.execute(f"SELECT COUNT(*) FROM `{schema}`.`{table}`")
+                    (rows,) = cur.fetchone() or (0,)
+                    cur.execute(f"CHECKSUM TABLE `{schema}`.`{table}`")
+                    checksum_row = cur.fetchone()
+                    result[table] = (int(rows), int((checksum_row or (None, 0))[1] or 0))
+                return result
+        finally:
+            conn.close()
+
+    def occupancy(self) -> list[dict[str, Any]]:
+        """Gold: portfolio occupancy per snapshot date, for the demo's dates."""
+        gold = self.runtime.layout.schema("gold")
+        conn = self._connect()
+        try:
+            with conn.cursor(pymysql.cursors.DictCursor) as cur:
+                cur.execute(
+                    f"SELECT snapshot_date, room_count, occupied_room_count, occupancy_rate "
+                    f"FROM `{gold}`.`occupancy_daily` "
+                    f"WHERE snapshot_date BETWEEN %s AND %s ORDER BY snapshot_date",
+                    (self.dates[0], self.dates[-1]),
+                )
+                return [
+                    {
+                        "snapshot_date": row["snapshot_date"],
+                        "room_count": int(row["room_count"]),
+                        "occupied_room_count": int(row["occupied_room_count"]),
+                        "occupancy_rate": (
+                            None if row["occupancy_rate"] is None else float(row["occupancy_rate"])
+                        ),
+                    }
+                    for row in cur.fetchall()
+                ]
+        finally:
+            conn.close()
+
+    # ----- steps ---------------------------------------------------------------------------
+
+    def _step(self, result: ScenarioResult, number: int, title: str, expected: str,
+              body: Callable[[], str]) -> None:  # fmt: skip
+        step = StepResult(number, title, expected)
+        started = time.monotonic()
+        self.on_progress(f"step {number}: {title}")
+        try:
+            step.observed = body()
+            step.ok = True
+        except Mismatch as exc:
+            step.observed = str(exc)
+            raise StepFailed(number, title, str(exc)) from exc
+        except Exception as exc:
+            log.exception("step %d (%s) crashed", number, title)
+            step.observed = f"{type(exc).__name__}: {exc}"
+            raise StepFailed(number, title, step.observed) from exc
+        finally:
+            step.seconds = time.monotonic() - started
+            result.steps.append(step)
+            self.on_step(step)
+
+    def _settle(self) -> None:
+        self.runtime.flow.settle()
+
+    def run(self) -> ScenarioResult:
+        """Play every step; stops at the first that fails (``result.failed`` names it)."""
+        result = ScenarioResult(dates=list(self.dates))
+        if not self.samples:
+            self.write_dumps()
+        d1, d2, d3 = self.dates
+        steps: list[tuple[str, str, Callable[[], str]]] = [
+            (f"day 1 ({d1}) uploaded", "RECEIVED -> LOADING -> TRANSFORMING -> SUCCEEDED",
+             lambda: self._first_day(d1)),
+            (f"day 2 ({d2}) uploaded, then its event delivered again",
+             "SUCCEEDED; the second delivery SKIPPED_DUPLICATE (duplicate count 1)",
+             lambda: self._second_day(d2)),
+            (f"day 1 ({d1}) exported again with new content",
+             "SKIPPED_STALE (not after the watermark, day 2)", lambda: self._stale_day(d1, d2)),
+            (f"day 3 ({d3}) uploaded with a corrupt body",
+             "FAILED at load, message on the DLQ, staging still exactly day 2",
+             lambda: self._corrupt_day(d3, result)),
+            (f"good day 3 ({d3}) uploaded and the DLQ replayed",
+             "SUCCEEDED, DLQ empty, watermark day 3", lambda: self._replayed_day(d3, result)),
+        ]  # fmt: skip
+        try:
+            for number, (title, expected, body) in enumerate(steps, start=1):
+                self._step(result, number, title, expected, body)
+        except StepFailed as failed:
+            result.failed = failed
+        result.dumps = self.store.list_dumps()
+        result.watermark = self.store.watermark()
+        result.staging_rows = {t: rows for t, (rows, _) in self.staging_fingerprint().items()}
+        if result.failed is None:
+            result.occupancy = self.occupancy()
+        return result
+
+    def _first_day(self, day: dt.date) -> str:
+        self._upload_day(day)
+        self._settle()
+        state = self._state(dump_key_for(day))
+        if state.status != DumpStatus.SUCCEEDED:
+            raise Mismatch(f"{state.key} is {state.status} ({self._why(state)})")
+        if not _ran_in_order(state):
+            raise Mismatch(f"{state.key} went {' -> '.join(_history_statuses(state))}")
+        return " -> ".join(_history_statuses(state))
+
+    def _second_day(self, day: dt.date) -> str:
+        self._upload_day(day)
+        self._settle()
+        key = dump_key_for(day)
+        state = self._state(key)
+        if state.status != DumpStatus.SUCCEEDED:
+            raise Mismatch(f"{key} is {state.status} ({self._why(state)})")
+        runs_before = len(self.runtime.flow.glue.outcomes)
+        self._redeliver(key)
+        self._settle()
+        again = self._state(key)
+        if again.duplicate_events != 1:
+            raise Mismatch(f"{key} counts {again.duplicate_events} duplicate events, not 1")
+        if again.status != DumpStatus.SUCCEEDED or len(self.runtime.flow.glue.outcomes) != (
+            runs_before
+        ):
+            raise Mismatch(f"the second delivery of {key} ran the dump again")
+        return "SUCCEEDED; second delivery skipped as duplicate (duplicate count 1, no new run)"
+
+    def _redeliver(self, key: str) -> None:
+        """EventBridge delivers at least once: the same S3 event, once more, to the rules."""
+        original = next(
+            d.event
+            for d in reversed(self.runtime.flow.bus.deliveries)
+            if d.rules
+            and d.event.get("detail-type") == "Object Created"
+            and d.event.get("detail", {}).get("object", {}).get("key") == key
+        )
+        self.runtime.flow.bus.publish(json.loads(json.dumps(original)))
+
+    def _stale_day(self, day: dt.date, watermark: dt.date) -> str:
+        runs_before = len(self.runtime.flow.glue.outcomes)
+        key = dump_key_for(day, gzip=True)
+        self._upload(key, self._gzip_copy(day))
+        self._settle()
+        state = self._state(key)
+        if state.status != DumpStatus.SKIPPED_STALE:
+            raise Mismatch(f"{key} is {state.status} ({self._why(state)})")
+        if self.store.watermark() != watermark:
+            raise Mismatch(f"watermark is {self.store.watermark()}, not {watermark}")
+        if len(self.runtime.flow.glue.outcomes) != runs_before:
+            raise Mismatch(f"{key} started a load")
+        return f"SKIPPED_STALE: {state.reason}"
+
+    def _corrupt_day(self, day: dt.date, result: ScenarioResult) -> str:
+        before = self.staging_fingerprint()
+        self._upload_day(day, body=self._corrupt_copy(day))
+        self._settle()
+        key = dump_key_for(day)
+        state = self._state(key)
+        if state.status != DumpStatus.FAILED or state.stage != "load":
+            raise Mismatch(f"{key} is {state.status} at {state.stage} ({self._why(state)})")
+        letters = self.dead_letters()
+        result.dlq_before_replay = letters
+        if [letter["key"] for letter in letters] != [key]:
+            raise Mismatch(f"the DLQ holds {[x['key'] for x in letters]}, not [{key!r}]")
+        if (letters[0]["failure"] or {}).get("stage") != "load":
+            raise Mismatch(f"the DLQ message's failure is {letters[0]['failure']}")
+        after = self.staging_fingerprint()
+        if after != before or not after:
+            raise Mismatch(f"staging changed: {before} -> {after}")
+        return f"FAILED at load: {self._why(state)}; DLQ: 1 message; staging unchanged"
+
+    def _replayed_day(self, day: dt.date, result: ScenarioResult) -> str:
+        key = dump_key_for(day)
+        self._upload(key, self.samples[day].path)
+        self.runtime.flow.bus.drain_s3_events()
+        replayer = Replayer(
+            self.store, self.dlq, self.sqs, self.runtime.settings.queue_url,
+            note="dumpflow demo: replay after the good upload",
+        )  # fmt: skip
+        replay = replayer.run(None)
+        if replay.count(Outcome.SENT) != 1:
+            raise Mismatch(
+                f"replay sent {replay.count(Outcome.SENT)} dumps: "
+                f"{[(i.key, i.outcome.value, i.reason) for i in replay.items]}"
+            )
+        self._settle()
+        state = self._state(key)
+        result.dlq_after_replay = self.dead_letters()
+        if state.status != DumpStatus.SUCCEEDED:
+            raise Mismatch(f"{key} is {state.status} ({self._why(state)})")
+        if result.dlq_after_replay:
+            raise Mismatch(f"the DLQ still holds {result.dlq_after_replay}")
+        if self.store.watermark() != day:
+            raise Mismatch(f"watermark is {self.store.watermark()}, not {day}")
+        return "SUCCEEDED; DLQ empty; watermark " + day.isoformat()
+
+    @staticmethod
+    def _why(state: DumpState) -> str:
+        error = state.last_error or {}
+        return str(error.get("message") or state.reason or "no reason recorded")
