@@ -1,7 +1,124 @@
-"""Placeholder until the owning issue lands its commands (replaced, never shipped as is)."""
+"""``dumpflow load-dump`` and ``dumpflow validate-dump``: the loader at the command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from dumpflow.db import Dsn
+from dumpflow.loader import LoadError, LoadReport, ValidationReport, load_dump, validate_dump
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _names(raw: str | None) -> list[str]:
+    return [part.strip() for part in (raw or "").split(",") if part.strip()]
+
+
+def _show_load(report: LoadReport) -> None:
+    table = Table(title=f"{report.dump} -> {report.schema}")
+    for column in ("table", "rows", "MB", "seconds"):
+        table.add_column(column, justify="left" if column == "table" else "right")
+    for name, stats in sorted(report.tables.items()):
+        table.add_row(name, f"{stats.rows:,}", f"{stats.bytes / 1e6:.1f}", f"{stats.seconds:.1f}")
+    out.print(table)
+    out.print(
+        f"{len(report.tables)} tables, {report.total_rows:,} rows, "
+        f"{report.sql_bytes / 1e6:.1f} MB SQL in {report.seconds:.1f} s "
+        f"over {report.workers} connections; sha256 {report.sha256}"
+    )
+    for item in report.skipped:
+        out.print(f"skipped {item.kind} {item.name} (statement {item.statement})")
+    if report.replaced_tables:
+        out.print(f"{len(report.replaced_tables)} replaced tables kept in {report.previous_schema}")
+
+
+def _show_validation(report: ValidationReport) -> None:
+    table = Table(title=f"{report.dump}: {report.statements} statements")
+    table.add_column("statement kind")
+    table.add_column("count", justify="right")
+    for kind, count in sorted(report.statement_kinds.items()):
+        table.add_row(kind, f"{count:,}")
+    out.print(table)
+    for name, count in sorted(report.tables.items()):
+        out.print(f"INSERT into {name}: {count:,} statements")
+    for item in report.skipped:
+        out.print(f"not run: {item.kind} {item.name} (statement {item.statement})")
+    for refusal in report.refused:
+        err.print(
+            f"refused: statement {refusal.statement} (byte offset {refusal.offset}) "
+            f"{refusal.kind}: {refusal.reason}: {refusal.excerpt}",
+            markup=False,
+            soft_wrap=True,
+            highlight=False,
+        )
+    if report.error:
+        err.print(f"error: {report.error}", markup=False, highlight=False, soft_wrap=True)
+
+
+def load_dump_command(
+    source: Annotated[str, typer.Argument(help="Dump file path or s3://bucket/key (.gz ok).")],
+    schema: Annotated[str, typer.Option("--schema", help="Target schema.")],
+    dsn: Annotated[
+        str | None,
+        typer.Option(help="mysql://user:pass@host:port (default $DUMPFLOW_DSN, else local)."),
+    ] = None,
+    tables: Annotated[
+        str | None, typer.Option(help="Load only these tables (comma separated).")
+    ] = None,
+    require_tables: Annotated[
+        str | None, typer.Option(help="Fail unless these tables exist and hold rows.")
+    ] = None,
+    expected_sha256: Annotated[
+        str | None, typer.Option(help="Fail before publishing unless the digest matches.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Parallel connections (default: 2..4 by CPUs).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report.")] = False,
+) -> None:
+    """Load a dump into SCHEMA atomically (shadow schema, one RENAME TABLE)."""
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        report = load_dump(
+            source,
+            schema,
+            Dsn.from_env(dsn),
+            tables=_names(tables) or None,
+            required_tables=_names(require_tables),
+            expected_sha256=expected_sha256,
+            workers=workers,
+        )
+    except (LoadError, ValueError) as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        _show_load(report)
+
+
+def validate_dump_command(
+    source: Annotated[str, typer.Argument(help="Dump file path or s3://bucket/key (.gz ok).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report.")] = False,
+) -> None:
+    """Parse and policy-check a dump without a database; non-zero if it would be refused."""
+    report = validate_dump(source)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        _show_validation(report)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
+    """Add ``load-dump`` and ``validate-dump`` to the app."""
+    app.command("load-dump")(load_dump_command)
+    app.command("validate-dump")(validate_dump_command)

@@ -1,0 +1,133 @@
+"""AWS Glue (Python shell) entry script: load one dump into Aurora with dumpflow's loader.
+
+Job arguments (docs/ARCHITECTURE.md): ``--dump_bucket``, ``--dump_key``, ``--dump_date``,
+``--target_schema``, optional ``--expected_sha256``, and the job defaults ``--secret_arn``,
+``--required_tables``, ``--report_bucket``. The report goes to
+``reports/load/<YYYY-MM-DD>.json`` in the report bucket (the dump bucket when unset), also
+when the load fails, so ``dumpflow status`` can show why.
+
+Runs outside Glue too: ``awsglue`` is optional, argv is read as ``--name value`` pairs, and
+without ``--secret_arn`` the database comes from ``$DUMPFLOW_DSN``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from typing import Any
+
+import boto3
+
+from dumpflow.db import Dsn
+from dumpflow.loader import LoadError, load_dump
+
+log = logging.getLogger("dumpflow.glue")
+
+REQUIRED_ARGS = ("dump_bucket", "dump_key", "dump_date", "target_schema")
+DEFAULT_REQUIRED_TABLES = "movings,tenants,rooms,inquiries,apartments"
+REPORT_PREFIX = "reports/load/"
+
+
+def parse_args(argv: list[str]) -> dict[str, str]:
+    """``--name value`` pairs (Glue's own extra arguments are kept and ignored)."""
+    try:
+        from awsglue.utils import getResolvedOptions as resolve_options
+    except ImportError:
+        resolve_options = None
+    args: dict[str, str] = {}
+    pos = 0
+    while pos < len(argv):
+        token = argv[pos]
+        if token.startswith("--"):
+            name, eq, value = token[2:].partition("=")
+            if not eq:
+                following = argv[pos + 1] if pos + 1 < len(argv) else ""
+                value = "" if following.startswith("--") else following
+                pos += 0 if following.startswith("--") else 1
+            args[name] = value
+        pos += 1
+    if resolve_options is not None:
+        args.update(resolve_options(["job", *argv], list(REQUIRED_ARGS)))
+    missing = [name for name in REQUIRED_ARGS if not args.get(name)]
+    if missing:
+        raise SystemExit("missing job arguments: " + ", ".join("--" + m for m in missing))
+    try:
+        dt.date.fromisoformat(args["dump_date"])
+    except ValueError as exc:
+        raise SystemExit(f"--dump_date must be YYYY-MM-DD, got {args['dump_date']!r}") from exc
+    return args
+
+
+def dsn_from_secret(secret_arn: str, client: Any | None = None) -> Dsn:
+    """The Aurora secret (JSON with host, port, username, password) as a DSN."""
+    secrets = client or boto3.client("secretsmanager")
+    secret = json.loads(secrets.get_secret_value(SecretId=secret_arn)["SecretString"])
+    return Dsn(
+        host=str(secret["host"]),
+        port=int(secret.get("port", 3306)),
+        user=str(secret["username"]),
+        password=str(secret["password"]),
+    )
+
+
+def report_key(dump_date: str) -> str:
+    return f"{REPORT_PREFIX}{dump_date}.json"
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the job; returns the report written. Raises LoadError (the Glue run fails)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    secret_arn = args.get("secret_arn", "")
+    dsn = dsn_from_secret(secret_arn) if secret_arn else Dsn.from_env()
+    raw_required = args.get("required_tables", DEFAULT_REQUIRED_TABLES)
+    required = [name.strip() for name in raw_required.split(",") if name.strip()]
+    source = f"s3://{args['dump_bucket']}/{args['dump_key']}"
+    s3 = boto3.client("s3")
+    body: dict[str, Any] = {
+        "dump_key": args["dump_key"],
+        "dump_date": args["dump_date"],
+        "target_schema": args["target_schema"],
+        "glue_run_id": args.get("JOB_RUN_ID"),
+    }
+    try:
+        report = load_dump(
+            source,
+            args["target_schema"],
+            dsn,
+            required_tables=required,
+            expected_sha256=args.get("expected_sha256") or None,
+            dump_label=args["dump_key"],
+            s3_client=s3,
+        )
+    except LoadError as exc:
+        body.update(status="FAILED", error=exc.to_dict())
+        _write_report(s3, args, body)
+        log.error("%s", exc)
+        raise
+    body.update(status="SUCCEEDED", **report.to_dict())
+    _write_report(s3, args, body)
+    log.info(
+        "loaded %s into %s: %d rows in %.1f s",
+        args["dump_key"],
+        args["target_schema"],
+        report.total_rows,
+        report.seconds,
+    )
+    return body
+
+
+def _write_report(s3: Any, args: dict[str, str], body: dict[str, Any]) -> None:
+    bucket = args.get("report_bucket") or args["dump_bucket"]
+    s3.put_object(
+        Bucket=bucket,
+        Key=report_key(args["dump_date"]),
+        Body=json.dumps(body, indent=2, ensure_ascii=False).encode(),
+        ContentType="application/json",
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,326 @@
+"""Load one dump into a schema: stream, split, check, run in parallel, verify, publish.
+
+Nothing becomes visible in the target until every statement ran, the digest matched and
+the required tables hold rows; any failure drops the shadow schema and leaves the target
+exactly as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections import Counter
+from collections.abc import Collection
+from typing import Any
+
+import pymysql
+
+from dumpflow.db import Dsn
+from dumpflow.loader.errors import LoadError
+from dumpflow.loader.keys import defer_secondary_keys
+from dumpflow.loader.policy import SAFE_CHARSETS, Action, Decision, decide, unsafe_sql_mode
+from dumpflow.loader.publish import (
+    check_schema_name,
+    create_shadow,
+    drop_shadow,
+    previous_name,
+    publish,
+    quote,
+    shadow_name,
+)
+from dumpflow.loader.report import LoadReport, SkippedObject, TableStats
+from dumpflow.loader.source import DumpStream, SourceError, dump_label_for
+from dumpflow.loader.splitter import SplitError, Statement, split_statements
+from dumpflow.loader.sqltext import ServerFlavor
+from dumpflow.loader.workers import LoadFailed, WorkerPool
+
+log = logging.getLogger(__name__)
+
+PACKET_HEADROOM = 1024
+LOCK_PREFIX = "dumpflow-load:"
+
+
+def default_workers() -> int:
+    """Two connections at least (the server parses rows while we read), four at most."""
+    return min(4, max(2, os.cpu_count() or 2))
+
+
+def excerpt(sql: bytes, limit: int = 80) -> str:
+    text = re.sub(r"\s+", " ", sql[: limit * 4].decode("utf-8", "replace")).strip()
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class _Run:
+    """State of one load while statements stream through."""
+
+    def __init__(
+        self, label: str, pool: WorkerPool, tables: Collection[str] | None, max_packet: int
+    ) -> None:
+        self.label = label
+        self.pool = pool
+        self.wanted = None if tables is None else set(tables)
+        self.max_packet = max_packet
+        self.kinds: Counter[str] = Counter()
+        self.created: list[str] = []
+        self.skipped: list[SkippedObject] = []
+        self.filtered: set[str] = set()
+        self.statements = 0
+        self.pending_keys: list[tuple[str, bytes, Statement]] = []
+
+    def _keep(self, table: str | None, stmt: Statement) -> bool:
+        if self.wanted is None or table is None or table in self.wanted:
+            return True
+        if table not in self.filtered:
+            self.filtered.add(table)
+            self.skipped.append(SkippedObject("filtered_table", table, stmt.number, stmt.offset))
+        return False
+
+    def handle(self, stmt: Statement, decision: Decision) -> None:
+        self.statements += 1
+        self.kinds[decision.kind] += 1
+        action = decision.action
+        if action is Action.REFUSE:
+            raise LoadError(
+                self.label,
+                "policy",
+                f"{decision.kind} refused ({decision.reason}): {excerpt(stmt.sql)}",
+                offset=stmt.offset,
+                statement=stmt.number,
+            )
+        if action is Action.OBJECT:
+            name = decision.object_name or "?"
+            if not any(o.kind == decision.kind and o.name == name for o in self.skipped):
+                self.skipped.append(SkippedObject(decision.kind, name, stmt.number, stmt.offset))
+            return
+        if action is Action.IGNORE or not self._keep(decision.table, stmt):
+            return
+        assert decision.sql is not None
+        if len(decision.sql) + PACKET_HEADROOM > self.max_packet:
+            raise LoadError(
+                self.label,
+                "execute",
+                f"statement is {len(decision.sql)} bytes, larger than the server's "
+                f"max_allowed_packet ({self.max_packet}); raise it on the server",
+                offset=stmt.offset,
+                statement=stmt.number,
+            )
+        if action is Action.ROWS:
+            assert decision.table is not None
+            self.pool.rows(decision.table, decision.sql, stmt.number, stmt.offset)
+        elif action is Action.SESSION:
+            self.pool.session(decision.sql, stmt.number, stmt.offset)
+            self._check_session(stmt)
+        else:
+            self._ddl(stmt, decision)
+
+    def _ddl(self, stmt: Statement, decision: Decision) -> None:
+        assert decision.sql is not None
+        table = decision.table
+        sql, alter = decision.sql, None
+        if decision.kind == "create_table" and table is not None:
+            split = defer_secondary_keys(sql, quote(table))
+            sql, alter = split.create_sql, split.alter_sql
+            if table not in self.created:
+                self.created.append(table)
+        if decision.kind == "drop_table":
+            self.pending_keys = [entry for entry in self.pending_keys if entry[0] != table]
+        self.pool.ddl(sql, stmt.number, stmt.offset)
+        # every row queued so far is committed: tables defined earlier are complete
+        self.build_deferred_keys()
+        if alter is not None and table is not None:
+            self.pending_keys.append((table, alter, stmt))
+
+    def build_deferred_keys(self) -> None:
+        for table, alter, stmt in self.pending_keys:
+            self.pool.index(table, alter, stmt.number, stmt.offset)
+        self.pending_keys.clear()
+
+    def _check_session(self, stmt: Statement) -> None:
+        """What the server now runs with must still be lexed the way the splitter reads."""
+        sql_mode, charset = self.pool.session_state()
+        bad = unsafe_sql_mode(sql_mode)
+        if bad is None and charset.lower() not in SAFE_CHARSETS:
+            bad = f"character set {charset}"
+        if bad is not None:
+            raise LoadError(
+                self.label,
+                "policy",
+                f"set refused ({bad} changes how statements are read): {excerpt(stmt.sql)}",
+                offset=stmt.offset,
+                statement=stmt.number,
+            )
+
+
+def _server_facts(conn: pymysql.connections.Connection) -> tuple[ServerFlavor, int]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT VERSION(), @@max_allowed_packet")
+        row = cur.fetchone()
+    assert row is not None
+    version, packet = row
+    return ServerFlavor.from_version_string(str(version)), int(packet)
+
+
+def _missing_required(
+    conn: pymysql.connections.Connection, shadow: str, created: list[str], required: Collection[str]
+) -> list[str]:
+    problems = []
+    with conn.cursor() as cur:
+        for table in required:
+            if table not in created:
+                problems.append(f"{table} (missing)")
+                continue
+            cur.execute(f"SELECT EXISTS(SELECT 1 FROM {quote(shadow)}.{quote(table)})")
+            row = cur.fetchone()
+            if not row or not row[0]:
+                problems.append(f"{table} (empty)")
+    return problems
+
+
+def load_dump(
+    source: str,
+    schema: str,
+    dsn: Dsn,
+    *,
+    tables: Collection[str] | None = None,
+    required_tables: Collection[str] = (),
+    expected_sha256: str | None = None,
+    dump_label: str | None = None,
+    workers: int | None = None,
+    s3_client: Any | None = None,
+) -> LoadReport:
+    """Load ``source`` (path or s3://bucket/key, gzip or not) into ``schema`` atomically.
+
+    Raises LoadError naming the dump, the stage and the cause; the target is then unchanged.
+    """
+    label = dump_label or dump_label_for(source)
+    try:
+        check_schema_name(schema)
+    except ValueError as exc:
+        raise LoadError(label, "setup", str(exc)) from exc
+    started = time.perf_counter()
+    try:
+        admin = pymysql.connect(**dsn.connect_kwargs())
+    except pymysql.err.MySQLError as exc:
+        raise LoadError(label, "setup", f"cannot connect to {dsn.redacted()}: {exc}") from exc
+    try:
+        with admin.cursor() as cur:
+            # foreign keys between the dump's tables must not stop dropping the shadow or
+            # the previous set (a filtered load can leave a key pointing at a shadow table)
+            cur.execute("SET SESSION foreign_key_checks = 0")
+            cur.execute("SELECT GET_LOCK(%s, 0)", (LOCK_PREFIX + schema,))
+            held = cur.fetchone()
+        if not held or held[0] != 1:
+            raise LoadError(label, "setup", f"another load into {schema!r} is running")
+        flavor, max_packet = _server_facts(admin)
+        try:
+            create_shadow(admin, schema)
+        except pymysql.err.MySQLError as exc:
+            raise LoadError(label, "setup", f"cannot create the shadow schema: {exc}") from exc
+        try:
+            report = _load_into_shadow(
+                label,
+                source,
+                schema,
+                dsn,
+                flavor,
+                max_packet,
+                tables,
+                required_tables,
+                expected_sha256,
+                workers or default_workers(),
+                s3_client,
+                admin,
+            )
+            try:
+                report.replaced_tables = publish(admin, schema)
+            except pymysql.err.MySQLError as exc:
+                raise LoadError(label, "publish", f"RENAME TABLE failed: {exc}") from exc
+        except pymysql.err.MySQLError as exc:
+            drop_shadow(admin, schema)
+            raise LoadError(label, "execute", f"database error: {exc}") from exc
+        except BaseException:
+            drop_shadow(admin, schema)
+            raise
+        report.seconds = time.perf_counter() - started
+        log.info(
+            "loaded %s into %s: %d tables, %d rows in %.1f s",
+            label,
+            schema,
+            len(report.tables),
+            report.total_rows,
+            report.seconds,
+        )
+        return report
+    finally:
+        try:
+            with admin.cursor() as cur:
+                cur.execute("SELECT RELEASE_LOCK(%s)", (LOCK_PREFIX + schema,))
+        finally:
+            admin.close()
+
+
+def _load_into_shadow(
+    label: str,
+    source: str,
+    schema: str,
+    dsn: Dsn,
+    flavor: ServerFlavor,
+    max_packet: int,
+    tables: Collection[str] | None,
+    required_tables: Collection[str],
+    expected_sha256: str | None,
+    workers: int,
+    s3_client: Any | None,
+    admin: pymysql.connections.Connection,
+) -> LoadReport:
+    shadow = shadow_name(schema)
+    stream = DumpStream(source, s3_client=s3_client)
+    pool = WorkerPool(dsn, shadow, workers)
+    run = _Run(label, pool, tables, max_packet)
+    current: Statement | None = None
+    try:
+        for current in split_statements(stream):
+            run.handle(current, decide(current, flavor))
+        run.build_deferred_keys()
+        pool.sync()
+    except SourceError as exc:
+        raise LoadError(label, "read", str(exc)) from exc
+    except SplitError as exc:
+        raise LoadError(label, "parse", str(exc), offset=exc.offset, statement=exc.number) from exc
+    except LoadFailed as exc:
+        failure = exc.failure
+        raise LoadError(
+            label, "execute", failure.message, offset=failure.offset, statement=failure.statement
+        ) from exc
+    finally:
+        pool.close()
+    if expected_sha256 and stream.sha256 != expected_sha256.strip().lower():
+        raise LoadError(
+            label,
+            "read",
+            f"sha256 mismatch: expected {expected_sha256.strip().lower()}, read {stream.sha256}",
+        )
+    if not run.created:
+        raise LoadError(label, "verify", "the dump defines no tables (empty or not a dump)")
+    problems = _missing_required(admin, shadow, run.created, required_tables)
+    if problems:
+        raise LoadError(label, "verify", "required tables missing or empty: " + ", ".join(problems))
+    stats = pool.table_stats()
+    return LoadReport(
+        source=source,
+        dump=label,
+        schema=schema,
+        previous_schema=previous_name(schema),
+        sha256=stream.sha256,
+        gzip=stream.gzip,
+        stored_bytes=stream.raw_bytes,
+        sql_bytes=stream.sql_bytes,
+        statements=run.statements,
+        seconds=0.0,
+        workers=pool.size,
+        tables={name: stats.get(name, TableStats()) for name in run.created},
+        skipped=run.skipped,
+        statement_kinds=dict(run.kinds),
+    )

@@ -1,0 +1,140 @@
+"""The allow-list: what a dump may run, what is only listed, and what refuses the load."""
+
+from __future__ import annotations
+
+import pytest
+
+from dumpflow.loader.policy import Action, Decision, decide
+from dumpflow.loader.splitter import split_statements
+from dumpflow.loader.sqltext import ServerFlavor, resolve
+
+MARIADB = ServerFlavor(101100, mariadb=True)
+MYSQL8 = ServerFlavor(80036, mariadb=False)
+
+
+def decision_of(sql: str, flavor: ServerFlavor = MARIADB) -> Decision:
+    [stmt] = list(split_statements([sql.encode() + b";\n"]))
+    return decide(stmt, flavor)
+
+
+@pytest.mark.parametrize(
+    ("sql", "action", "kind"),
+    [
+        ("INSERT INTO `t` VALUES (1,'a')", Action.ROWS, "insert"),
+        ("REPLACE INTO `t` (`a`,`b`) VALUES (1,NULL)", Action.ROWS, "insert"),
+        (
+            "CREATE TABLE `t` (`a` int NOT NULL DEFAULT '0', PRIMARY KEY (`a`)) ENGINE=InnoDB "
+            "AUTO_INCREMENT=5 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci "
+            "ROW_FORMAT=DYNAMIC COMMENT='x;y'",
+            Action.DDL,
+            "create_table",
+        ),
+        (
+            "CREATE TABLE `c` (`id` int, CONSTRAINT `f` FOREIGN KEY (`id`) REFERENCES `p` (`id`) "
+            "ON DELETE CASCADE)",
+            Action.DDL,
+            "create_table",
+        ),
+        ("DROP TABLE IF EXISTS `t`", Action.DDL, "drop_table"),
+        ("/*!40101 SET NAMES utf8mb4 */", Action.SESSION, "set"),
+        ("/*!40103 SET TIME_ZONE='+00:00' */", Action.SESSION, "set"),
+        (
+            "/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO' */",
+            Action.SESSION,
+            "set",
+        ),
+        (
+            "/*!40014 SET @OLD_FOREIGN_KEY_CHECKS=@@FOREIGN_KEY_CHECKS, FOREIGN_KEY_CHECKS=0 */",
+            Action.SESSION,
+            "set",
+        ),
+        ("/*!40014 SET UNIQUE_CHECKS=IFNULL(@OLD_UNIQUE_CHECKS, 1) */", Action.IGNORE, "set"),
+        ("LOCK TABLES `t` WRITE", Action.IGNORE, "lock_tables"),
+        ("UNLOCK TABLES", Action.IGNORE, "unlock_tables"),
+        ("/*!40000 ALTER TABLE `t` DISABLE KEYS */", Action.IGNORE, "alter_table_keys"),
+        ("/*!50001 CREATE VIEW `v` AS SELECT 1 AS `a` */", Action.OBJECT, "view"),
+        (
+            "/*!50001 CREATE ALGORITHM=UNDEFINED */ /*!50013 DEFINER=`root`@`localhost` SQL "
+            "SECURITY DEFINER */ /*!50001 VIEW `v` AS select 1 */",
+            Action.OBJECT,
+            "view",
+        ),
+        ("/*!50001 DROP VIEW IF EXISTS `v`*/", Action.IGNORE, "drop_view"),
+        ("/*M!999999\\- enable the sandbox mode */ SET @a = 1", Action.SESSION, "set"),
+        ("-- only a comment\n", Action.IGNORE, "comment"),
+        (
+            "SET @@GLOBAL.GTID_PURGED=/*!80000 '+'*/ '3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5'",
+            Action.IGNORE,
+            "gtid_purged",
+        ),
+        ("SET @@SESSION.SQL_LOG_BIN= 0", Action.IGNORE, "set"),
+    ],
+)
+def test_allowed_statements(sql: str, action: Action, kind: str) -> None:
+    decision = decision_of(sql)
+    assert (decision.action, decision.kind) == (action, kind), decision.reason
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "GRANT ALL ON *.* TO 'x'@'%'",
+        "REVOKE ALL ON *.* FROM 'x'@'%'",
+        "CREATE USER 'x'@'%' IDENTIFIED BY 'y'",
+        "DROP USER 'root'@'localhost'",
+        "CREATE DATABASE other",
+        "DROP DATABASE other",
+        "ALTER DATABASE `other` CHARACTER SET latin1",
+        "USE `other`",
+        "INSERT INTO `other`.`t` VALUES (1)",
+        "INSERT INTO t VALUES ((SELECT password FROM mysql.user LIMIT 1))",
+        "INSERT INTO t VALUES (@secret)",
+        "INSERT INTO t SELECT * FROM other.t",
+        "CREATE TABLE `other`.`t` (a int)",
+        "CREATE TABLE t LIKE other.t",
+        "CREATE TABLE t (a int) SELECT 1 AS a",
+        "CREATE TABLE t (a int) ENGINE=CONNECT TABLE_TYPE=CSV FILE_NAME='/etc/passwd'",
+        "CREATE TABLE t (a int) DATA DIRECTORY='/tmp'",
+        "CREATE TABLE t (a int, FOREIGN KEY (a) REFERENCES other.p (id))",
+        "DROP TABLE `other`.`t`",
+        "RENAME TABLE t TO other.t",
+        "ALTER TABLE t ADD COLUMN b int",
+        "LOAD DATA INFILE '/etc/passwd' INTO TABLE t",
+        "SELECT * FROM t INTO OUTFILE '/tmp/x'",
+        "SELECT * FROM t INTO DUMPFILE '/tmp/x'",
+        "CALL p()",
+        "SET GLOBAL max_connections = 1",
+        "SET @@GLOBAL.max_connections = 1",
+        "SET @@GLOBAL.GTID_PURGED = @x",
+        "SET sql_safe_updates = 1",
+        "SET NAMES sjis",
+        "SET sql_mode = 'NO_BACKSLASH_ESCAPES'",
+        "SET @x = (SELECT 1)",
+        "SET @x = SLEEP(10)",
+        "SHUTDOWN",
+        "INSTALL PLUGIN x SONAME 'x.so'",
+        "CREATE FUNCTION f RETURNS STRING SONAME 'x.so'",
+        "DELETE FROM t",
+        "UPDATE t SET a = 1",
+        "/*!99999 DROP DATABASE x */ SET @a = 1",
+    ],
+)
+def test_refused_statements(sql: str) -> None:
+    decision = decision_of(sql)
+    assert decision.action is Action.REFUSE, decision
+
+
+def test_version_comments_resolve_per_server() -> None:
+    sql = b"/*!40101 SET a=1 */ /*M!100616 , b=2 */ /*!80000 , c=3 */"
+    # MariaDB runs /*!80000 too: its version number is higher than 8.0.0
+    assert resolve(sql, MARIADB).split() == [b"SET", b"a=1", b",", b"b=2", b",", b"c=3"]
+    assert resolve(sql, MYSQL8).split() == [b"SET", b"a=1", b",", b"c=3"]
+    assert resolve(sql, ServerFlavor(50700, mariadb=False)).split() == [b"SET", b"a=1"]
+
+
+def test_mariadb_only_note_verbosity_is_managed_not_refused() -> None:
+    decision = decision_of(
+        "/*M!100616 SET @OLD_NOTE_VERBOSITY=@@NOTE_VERBOSITY, NOTE_VERBOSITY=0 */"
+    )
+    assert decision.action is Action.SESSION
+    assert decision.sql == b"SET @OLD_NOTE_VERBOSITY = @@NOTE_VERBOSITY"
