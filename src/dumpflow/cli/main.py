@@ -14,6 +14,12 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
+
+@app.callback()
+def dumpflow() -> None:
+    """Keeps ``dumpflow <command>`` a command group even while only one command is registered."""
+
+
 for module in (load_cmds, sample_cmds, ops_cmds, demo_cmds):
     module.register(app)
 

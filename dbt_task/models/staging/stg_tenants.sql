@@ -1,0 +1,22 @@
+select
+    id as tenant_id,
+    moving_id as current_moving_id,
+    inquiry_id,
+    status as status_code,
+    contract_type as contract_type_code,
+    {{ clean_text('full_name') }} as full_name,
+    {{ clean_text('last_name') }} as last_name,
+    {{ clean_text('first_name') }} as first_name,
+    gender_type as gender_code,
+    {{ clean_date('birth_date') }} as birth_date,
+    age,
+    {{ clean_text('nationality') }} as nationality,
+    m_nationality_id as nationality_id,
+    {{ clean_text('affiliation') }} as affiliation,
+    affiliation_type as affiliation_type_code,
+    personal_identity as personal_identity_code,
+    media_id,
+    reason_moveout as moveout_reason_code,
+    created_at,
+    updated_at
+from {{ source('gghouse', 'tenants') }}
