@@ -123,12 +123,21 @@ def test_replay_force_and_json(world: World) -> None:
     ref = world.put_dump(day(1))
     world.record(ref, DumpStatus.SUCCEEDED)
     world.dead_letter(ref)
-    code, out, _ = run("replay", "--all", "--json")
-    assert code == 1 and json.loads(out)["dumps"][0]["outcome"] == "needs --force"
     code, out, _ = run("replay", "--all", "--force", "--json")
     document = json.loads(out)
     assert code == 0 and document["dumps"][0]["outcome"] == "sent"
     assert document["dumps"][0]["enqueued"]["deduplication_id"] == "replay-20261120-2"
+
+
+def test_replay_drops_the_letter_of_a_dump_that_succeeded_since(world: World) -> None:
+    ref = world.put_dump(day(1))
+    world.record(ref, DumpStatus.SUCCEEDED)
+    world.dead_letter(ref)
+    code, out, _ = run("replay", "--all")
+    assert code == 0 and "already resolved" in out
+    assert "already resolved 1 (DLQ copies deleted)." in out
+    assert world.depth(world.settings.dlq_url) == 0
+    assert world.drain(world.settings.queue_url) == []
 
 
 def test_replay_of_an_empty_dlq_is_fine(world: World) -> None:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
+import logging
+from typing import Any
 
 import pytest
 
-from control.aws_world import MIN_BYTES, World, crash_once, dump_bytes
+from control.aws_world import MIN_BYTES, World, crash_once, dump_bytes, force_glue_state
 from dumpflow.control.intake import Arrival
 from dumpflow.control.state import DumpStatus
+from dumpflow.dumps import DumpRef
 
 
 def test_a_valid_dump_starts_its_load_with_the_documented_arguments(world: World) -> None:
@@ -199,3 +203,167 @@ def test_a_delivery_that_died_half_way_is_finished_by_the_next_copy(world: World
     assert world.deliver(ref) is Arrival.EVALUATED
     assert world.state(ref).status is DumpStatus.LOADING
     assert len(world.glue_runs()) == 1
+
+
+# ----- identity is (bucket, key, ETag): new content under a known key ------------------------
+
+
+def _new_content(world: World, day: dt.date, **kwargs: Any) -> DumpRef:
+    """The producer exports the day again: same key, other bytes, so a new ETag."""
+    return world.put_dump(day, body=dump_bytes(day, rows=41), **kwargs)
+
+
+def test_a_duplicate_delivery_of_a_succeeded_dump_is_recorded_as_skipped(world: World) -> None:
+    ref = world.put_dump(world.day(-1))
+    world.run_through(ref)
+    assert world.deliver(ref) is Arrival.DUPLICATE
+    state = world.state(ref)
+    assert state.status is DumpStatus.SUCCEEDED and state.duplicate_events == 1
+    last = state.history[-1]
+    assert (last["from"], last["to"]) == ("SUCCEEDED", "SKIPPED_DUPLICATE")
+    assert ref.etag in last["note"] and "nothing runs" in last["note"]
+    assert len(world.glue_runs()) == 1
+
+
+def test_new_content_for_a_succeeded_day_is_skipped_stale_and_kept_for_replay(
+    world: World,
+) -> None:
+    day = world.day(-1)
+    first = world.put_dump(day)
+    world.run_through(first)
+    again = _new_content(world, day)
+    assert again.key == first.key and again.etag != first.etag
+
+    assert world.deliver(again) is Arrival.EVALUATED
+    state = world.state(again)
+    assert state.status is DumpStatus.SKIPPED_STALE
+    assert (state.etag, state.size) == (again.etag, again.size)
+    assert state.reason is not None
+    assert again.etag in state.reason and f"not after the watermark {day}" in state.reason
+    went = [h["to"] for h in state.history]
+    assert went.index("SUCCEEDED") < went.index("SKIPPED_STALE")
+    assert state.timestamps.get("succeeded_at")
+    assert len(world.glue_runs()) == 1 and world.store.watermark() == day
+    assert world.telemetry.counts["StaleDumps"] == 1
+
+    assert world.deliver(again) is Arrival.DUPLICATE
+    assert world.state(again).duplicate_events == 1
+
+    attempt = world.store.arm_replay(again.key, mode="backfill", force=False, note="test")
+    world.deliver(again, mode="backfill", attempt=attempt, force=False)
+    rerun = world.state(again)
+    assert rerun.status is DumpStatus.LOADING and rerun.etag == again.etag
+    assert rerun.target_schema == world.settings.backfill_schema
+    assert world.runs_for(again)[-1]["Arguments"]["--expected_sha256"] == (
+        hashlib.sha256(dump_bytes(day, rows=41)).hexdigest()
+    )
+
+
+def test_new_content_while_the_dump_waits_replaces_what_it_waits_with(world: World) -> None:
+    day = world.day(-1)
+    first = world.put_dump(day, manifest=False)
+    world.deliver(first)
+    assert world.state(first).status is DumpStatus.WAITING
+    again = _new_content(world, day)
+    assert world.deliver(again) is Arrival.EVALUATED
+    state = world.state(again)
+    assert state.status is DumpStatus.LOADING
+    assert (state.etag, state.size) == (again.etag, again.size)
+    (run,) = world.glue_runs()
+    assert run["Arguments"]["--expected_sha256"] == (
+        hashlib.sha256(dump_bytes(day, rows=41)).hexdigest()
+    )
+    assert any(first.etag in h["note"] and again.etag in h["note"] for h in state.history)
+
+
+def test_new_content_while_loading_is_held_then_stale_once_the_run_succeeds(
+    world: World,
+) -> None:
+    day = world.day(-1)
+    first = world.put_dump(day)
+    world.deliver(first)
+    again = _new_content(world, day)
+    assert world.deliver(again) is Arrival.HELD
+    assert world.deliver(again) is Arrival.DUPLICATE
+    running = world.state(first)
+    assert running.status is DumpStatus.LOADING and running.etag == first.etag
+    assert running.pending_upload is not None and running.pending_upload["etag"] == again.etag
+    assert len(world.glue_runs()) == 1
+
+    world.finish_load(first)
+    world.finish_transform(first)
+    state = world.state(first)
+    assert state.status is DumpStatus.SKIPPED_STALE
+    assert (state.etag, state.size, state.pending_upload) == (again.etag, again.size, None)
+    assert state.reason is not None and "arrived while etag" in state.reason
+    assert [h["to"] for h in state.history][-2:] == ["SUCCEEDED", "SKIPPED_STALE"]
+    assert world.store.watermark() == day and world.archived(first)
+    assert len(world.glue_runs()) == 1
+
+
+def test_new_content_while_loading_is_marked_for_replay_when_the_run_fails(
+    world: World,
+) -> None:
+    day = world.day(-1)
+    first = world.put_dump(day)
+    world.deliver(first)
+    again = _new_content(world, day)
+    assert world.deliver(again) is Arrival.HELD
+    run_id = world.state(first).glue_run_id
+    assert run_id is not None
+    force_glue_state(world, run_id, "FAILED")
+    world.finish_load(first, "FAILED", "sha256 mismatch")
+
+    state = world.state(first)
+    assert state.status is DumpStatus.FAILED and state.stage == "load"
+    assert (state.etag, state.pending_upload) == (again.etag, None)
+    assert "replay runs it" in state.history[-1]["note"]
+    (letter,) = world.dlq_messages()
+    assert letter["etag"] == first.etag and letter["failure"]["stage"] == "load"
+
+    attempt = world.store.arm_replay(first.key, mode="replay", force=False, note="test")
+    world.deliver(again, mode="replay", attempt=attempt, force=False)
+    rerun = world.state(again)
+    assert rerun.status is DumpStatus.LOADING and rerun.etag == again.etag
+    assert len(world.glue_runs()) == 2
+
+
+def test_a_late_event_of_overwritten_content_does_not_take_the_key_back(world: World) -> None:
+    day = world.day(-1)
+    first = world.put_dump(day)
+    world.run_through(first)
+    again = _new_content(world, day)
+    world.deliver(again)
+    assert world.deliver(first) is Arrival.DUPLICATE
+    state = world.state(again)
+    assert (state.status, state.etag) == (DumpStatus.SKIPPED_STALE, again.etag)
+
+
+def test_a_backfill_of_an_expired_dump_reads_the_archive_without_its_manifest(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    day = world.day(-2)
+    ref = world.put_dump(day)
+    world.run_through(ref)
+    world.run_through(world.put_dump(world.day(-1)))
+    for expired in (ref.key, ref.manifest_key):
+        world.s3.delete_object(Bucket=ref.bucket, Key=expired)
+
+    attempt = world.store.arm_replay(ref.key, mode="backfill", force=True, note="test")
+    with caplog.at_level(logging.INFO, logger="dumpflow.control.intake"):
+        world.deliver(
+            ref, mode="backfill", attempt=attempt, force=True, source_key=ref.processed_key
+        )
+    assert f"has no manifest {ref.manifest_key}" in caplog.text
+    state = world.state(ref)
+    assert state.status is DumpStatus.LOADING and state.key == ref.key
+    assert state.source_key == ref.processed_key
+    run = next(r for r in world.glue_runs() if r["Id"] == state.glue_run_id)
+    assert run["Arguments"]["--dump_key"] == ref.processed_key
+    assert run["Arguments"]["--target_schema"] == world.settings.backfill_schema
+    assert run["Arguments"]["--expected_sha256"] == hashlib.sha256(dump_bytes(day)).hexdigest()
+
+    world.finish_load(ref)
+    world.finish_transform(ref)
+    assert world.state(ref).status is DumpStatus.SUCCEEDED
+    assert world.archived(ref) and world.store.watermark() == world.day(-1)

@@ -123,3 +123,42 @@ def test_failure_body_is_the_dump_message_plus_failure() -> None:
             "at": "2026-11-24T21:00:00+00:00",
         },
     }
+
+
+def test_a_backfill_message_names_the_archived_copy_to_read() -> None:
+    body = json.dumps(
+        {
+            "bucket": "b",
+            "key": "dumps/gghouse_20261124.sql",
+            "etag": "e",
+            "size": "20000000",
+            "mode": "backfill",
+            "attempt": 2,
+            "force": False,
+            "source_key": "processed/gghouse_20261124.sql",
+        }
+    )
+    message = parse_message(body)
+    assert (message.key, message.source_key) == (
+        "dumps/gghouse_20261124.sql",
+        "processed/gghouse_20261124.sql",
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "complaint"),
+    [
+        ({"source_key": "processed/gghouse_20261124.sql"}, "only allowed in a replay or backfill"),
+        (
+            {"mode": "backfill", "attempt": 1, "source_key": "elsewhere/gghouse_20261124.sql"},
+            "expected a processed/ key",
+        ),
+        ({"mode": "backfill", "attempt": 1, "source_key": ""}, "'source_key'"),
+    ],
+)
+def test_a_source_key_outside_a_backfill_or_processed_is_refused(
+    extra: dict[str, object], complaint: str
+) -> None:
+    body = {"bucket": "b", "key": "dumps/gghouse_20261124.sql", "etag": "e", "size": "1", **extra}
+    with pytest.raises(BadMessage, match=complaint):
+        parse_message(json.dumps(body))

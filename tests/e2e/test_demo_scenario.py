@@ -85,17 +85,29 @@ def test_every_step_ends_as_listed(played: Played) -> None:
 
 def test_every_dump_has_its_status(played: Played) -> None:
     d1, d2, d3 = played.result.dates
-    assert played.status(dump_key_for(d1)) == DumpStatus.SUCCEEDED
+    assert played.status(dump_key_for(d1)) == DumpStatus.SKIPPED_STALE
     assert played.status(dump_key_for(d2)) == DumpStatus.SUCCEEDED
-    assert played.status(dump_key_for(d1, gzip=True)) == DumpStatus.SKIPPED_STALE
     assert played.status(dump_key_for(d3)) == DumpStatus.SUCCEEDED
     day2 = played.store.get(dump_key_for(d2))
     assert day2 is not None and day2.duplicate_events == 1
+    assert (day2.history[-1]["from"], day2.history[-1]["to"]) == ("SUCCEEDED", "SKIPPED_DUPLICATE")
     day3 = played.store.get(dump_key_for(d3))
     assert day3 is not None
     went = [entry["to"] for entry in day3.history]
     assert went.index("FAILED") < len(went) - 1 - went[::-1].index("SUCCEEDED")
-    assert len(played.result.dumps) == 4
+    assert len(played.result.dumps) == 3
+
+
+def test_day_1_uploaded_again_under_its_key_is_stale_after_its_success(played: Played) -> None:
+    d1, d2, _ = played.result.dates
+    day1 = played.store.get(dump_key_for(d1))
+    assert day1 is not None and day1.status == DumpStatus.SKIPPED_STALE
+    s3 = played.runtime.stack.client("s3")
+    head = s3.head_object(Bucket=played.runtime.bucket, Key=day1.key)
+    assert head["ETag"].strip('"') == day1.etag and head["ContentLength"] == day1.size
+    went = [entry["to"] for entry in day1.history]
+    assert went.index("SUCCEEDED") < went.index("SKIPPED_STALE")
+    assert day1.reason is not None and f"not after the watermark {d2}" in day1.reason
 
 
 def test_dlq_holds_the_corrupt_day_until_the_replay(played: Played) -> None:
@@ -104,6 +116,8 @@ def test_dlq_holds_the_corrupt_day_until_the_replay(played: Played) -> None:
     assert letter["key"] == dump_key_for(d3)
     assert letter["failure"]["stage"] == "load"
     assert "sha256" in letter["failure"]["message"]
+    (replayed,) = played.result.replay_outcomes
+    assert (replayed["key"], replayed["outcome"]) == (dump_key_for(d3), "already resolved")
     assert played.result.dlq_after_replay == []
 
 

@@ -8,11 +8,12 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
+from dumpflow.control.messages import failure_body
 from dumpflow.control.state import DumpStatus
 from dumpflow.ops.dlq import DeadLetterQueue
 from dumpflow.ops.errors import DumpStepFailed
 from dumpflow.ops.replay import Outcome, Replayer
-from ops.aws_world import World
+from ops.aws_world import NOW, World
 
 D1 = dt.date(2026, 11, 20)
 
@@ -69,20 +70,63 @@ def test_a_dump_not_after_the_watermark_is_replayed_as_a_backfill(world: World) 
     assert world.store.watermark() == day(2)
 
 
-def test_a_succeeded_dump_needs_force(world: World) -> None:
+def test_a_letter_of_a_dump_that_succeeded_since_is_resolved_and_deleted(world: World) -> None:
     ref = world.put_dump(day(1))
     world.record(ref, DumpStatus.SUCCEEDED)
     world.dead_letter(ref)
-    result = replayer(world).run(None)
-    assert [i.outcome for i in result.items] == [Outcome.NEEDS_FORCE]
-    assert result.needs_attention
-    assert world.drain(world.settings.queue_url) == []
+
+    looked = replayer(world).run(None, dry_run=True)
+    assert [i.outcome for i in looked.items] == [Outcome.RESOLVED]
     assert world.depth(world.settings.dlq_url) == 1
 
+    result = replayer(world).run(None)
+    (item,) = result.items
+    assert item.outcome == Outcome.RESOLVED and "SUCCEEDED at" in item.reason
+    assert not result.needs_attention and result.unread == 0
+    assert world.drain(world.settings.queue_url) == []
+    assert world.depth(world.settings.dlq_url) == 0
+    state = world.store.get(ref.key)
+    assert state is not None and state.replay_armed_attempt is None
+
+
+def test_force_reprocesses_a_succeeded_dump_from_its_letter(world: World) -> None:
+    ref = world.put_dump(day(1))
+    world.record(ref, DumpStatus.SUCCEEDED)
+    world.dead_letter(ref)
     forced = replayer(world, force=True).run(None)
     assert [i.outcome for i in forced.items] == [Outcome.SENT]
     (message,) = world.drain(world.settings.queue_url)
     assert message["force"] is True and world.depth(world.settings.dlq_url) == 0
+
+
+def test_the_failure_of_a_corrected_upload_is_resolved_by_its_success(world: World) -> None:
+    corrupt = world.put_dump(day(1), body=b"-- corrupt body\n")
+    failed_at = NOW - dt.timedelta(hours=1)
+    world.send_dlq(
+        failure_body(corrupt, stage="load", status="FAILED", message="sha256", at=failed_at),
+        "failure-20261120-1-load",
+    )
+    good = world.put_dump(day(1))
+    assert good.etag != corrupt.etag
+    world.record(good, DumpStatus.SUCCEEDED)
+    result = replayer(world).run([good.key])
+    assert [i.outcome for i in result.items] == [Outcome.RESOLVED]
+    assert world.depth(world.settings.dlq_url) == 0
+
+
+def test_a_redriven_letter_of_other_content_is_not_called_resolved(world: World) -> None:
+    other = world.put_dump(day(1), body=b"-- another export\n")
+    good = world.put_dump(day(1))
+    world.record(good, DumpStatus.SUCCEEDED)
+    world.send_dlq(
+        json.dumps(
+            {"bucket": other.bucket, "key": other.key, "etag": other.etag, "size": str(other.size)}
+        ),
+        "redriven-other-content",
+    )
+    result = replayer(world).run(None)
+    assert [i.outcome for i in result.items] == [Outcome.NEEDS_FORCE]
+    assert result.needs_attention and world.depth(world.settings.dlq_url) == 1
 
 
 def test_a_dump_still_running_is_refused_and_stays_in_the_dlq(world: World) -> None:

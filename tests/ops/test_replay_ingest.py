@@ -15,6 +15,7 @@ from dumpflow.control.state import DumpStatus
 from dumpflow.handlers.ingest import handler as ingest_handler
 from dumpflow.local.functions import LambdaContext
 from dumpflow.local.poller import lambda_sqs_record
+from dumpflow.ops.backfill import Action, Backfiller
 from dumpflow.ops.dlq import DeadLetterQueue
 from dumpflow.ops.replay import Outcome, Replayer
 from ops.aws_world import REGION, World
@@ -147,3 +148,27 @@ def test_a_stale_replay_loads_into_the_backfill_schema(ingest_world: World) -> N
     state = world.store.get(key)
     assert state is not None and state.backfill and state.status == DumpStatus.LOADING
     assert world.store.watermark() == DAY + dt.timedelta(days=1)
+
+
+def test_a_backfill_of_an_expired_dump_loads_its_archived_copy(
+    ingest_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = ingest_world
+    monkeypatch.setenv(config.ENV_REQUIRE_MANIFEST, "1")
+    original = world.put_dump(DAY)
+    world.record(original, DumpStatus.SUCCEEDED)
+    world.store.advance_watermark(DAY)
+    world.s3.delete_object(Bucket=world.settings.bucket, Key=original.key)
+    world.put_dump(DAY, archived=True)
+
+    backfiller = Backfiller(world.store, world.s3, world.sqs, world.settings, force=True)
+    result = backfiller.run(backfiller.plan(DAY, DAY))
+    assert [item.action for item in result.items] == [Action.ENQUEUED]
+    deliver_queue(world)
+
+    (run,) = glue_runs(world)
+    assert run["Arguments"]["--dump_key"] == f"processed/{original.name}"
+    assert run["Arguments"]["--target_schema"] == world.settings.backfill_schema
+    state = world.store.get(original.key)
+    assert state is not None and state.status == DumpStatus.LOADING
+    assert state.source_key == f"processed/{original.name}"

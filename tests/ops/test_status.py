@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 
@@ -53,6 +54,20 @@ def test_gaps_are_days_without_a_succeeded_dump(world: World) -> None:
     ]
     assert date_gaps(states) == [day(2), day(3), day(4)]
     assert date_gaps([]) == []
+
+
+def test_a_day_that_succeeded_before_new_content_went_stale_is_no_gap(world: World) -> None:
+    first = world.record(world.put_dump(day(1)), DumpStatus.SUCCEEDED)
+    stale = world.store.transition(
+        first.key, {DumpStatus.SUCCEEDED}, DumpStatus.SKIPPED_STALE, now=NOW, reason="re-export"
+    )
+    assert stale is not None
+    never_ran = world.put_dump(day(2))
+    world.store.create(
+        dataclasses.replace(stale, key=never_ran.key, dump_date=day(2), timestamps={}, history=[])
+    )
+    world.record(world.put_dump(day(3)), DumpStatus.SUCCEEDED)
+    assert date_gaps(world.store.list_dumps()) == [day(2)]
 
 
 def test_report_lists_newest_first_with_header_facts(world: World) -> None:

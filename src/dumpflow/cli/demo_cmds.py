@@ -117,6 +117,7 @@ def _document(result: ScenarioResult, log_path: Path, seconds: float) -> dict[st
         "steps": [to_jsonable(step) for step in result.steps],
         "watermark": to_jsonable(result.watermark),
         "dlq_before_replay": result.dlq_before_replay,
+        "replay": result.replay_outcomes,
         "dlq_after_replay": result.dlq_after_replay,
         "staging_rows": result.staging_rows,
         "dumps": [to_jsonable(state) for state in result.dumps],

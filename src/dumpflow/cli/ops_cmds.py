@@ -328,7 +328,9 @@ def _render_replay(console: Console, result: ReplayResult, dry_run: bool) -> Non
             str(state.attempts) if state else "-",
             item.mode or "-",
             outcome,
-            item.reason if item.needs_attention else item.last_error,
+            item.reason
+            if item.needs_attention or item.outcome == Outcome.RESOLVED
+            else item.last_error,
         )
     if not result.items:
         console.print("The DLQ is empty: nothing to replay.")
@@ -347,7 +349,8 @@ def _render_replay(console: Console, result: ReplayResult, dry_run: bool) -> Non
     console.print(
         f"Sent {result.count(Outcome.SENT)}, refused {result.count(Outcome.REFUSED)}, "
         f"needing --force {result.count(Outcome.NEEDS_FORCE)}, "
-        f"unreadable {result.count(Outcome.UNREADABLE)}."
+        f"unreadable {result.count(Outcome.UNREADABLE)}, "
+        f"already resolved {result.count(Outcome.RESOLVED)} (DLQ copies deleted)."
     )
 
 

@@ -42,10 +42,11 @@ class GlueRun:
 
 
 def glue_arguments(state: DumpState) -> dict[str, str]:
-    """The job arguments of a dump, as docs/ARCHITECTURE.md fixes them."""
+    """The job arguments of a dump, as docs/ARCHITECTURE.md fixes them; ``--dump_key`` is
+    where the bytes are (a backfill of an expired dump reads its copy under processed/)."""
     args = {
         "--dump_bucket": state.bucket,
-        "--dump_key": state.key,
+        "--dump_key": state.read_key,
         "--dump_date": state.dump_date.isoformat(),
         "--target_schema": state.target_schema,
     }

@@ -1,14 +1,16 @@
 """What happens when a queue message arrives: record the dump, validate it, queue it to run.
 
-Every copy of a message goes through here: the first creates the item; later copies count
-as duplicates and only nudge an item that is still RECEIVED or WAITING (which recovers a
-first delivery that died half-way). Replay and backfill messages are accepted only for the
-attempt the operator armed.
+A dump is identified by bucket, key and ETag. The first message creates the item; later
+copies of the same content count as duplicates and only nudge an item that is still RECEIVED
+or WAITING (which recovers a first delivery that died half-way). New content under a known
+key is evaluated again (or held while the key runs). Replay and backfill messages are
+accepted only for the attempt the operator armed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from enum import StrEnum
 
@@ -24,18 +26,21 @@ from dumpflow.control.messages import (
 )
 from dumpflow.control.pipeline import LEASE_REASON, MANIFEST_REASON, Pipeline, dump_fields
 from dumpflow.control.state import (
+    RUNNING_STATUSES,
     TERMINAL_STATUSES,
     DumpState,
     DumpStatus,
     iso,
+    with_note,
     with_transition,
 )
 from dumpflow.control.validation import rejection
-from dumpflow.dumps import DumpRef, NotADumpKey
+from dumpflow.dumps import DumpRef, NotADumpKey, normalize_etag
 
 log = logging.getLogger(__name__)
 
 _PENDING = frozenset({DumpStatus.RECEIVED, DumpStatus.WAITING})
+_SETTLED = RUNNING_STATUSES | TERMINAL_STATUSES
 
 
 class Arrival(StrEnum):
@@ -45,6 +50,7 @@ class Arrival(StrEnum):
     DUPLICATE = "duplicate"
     REPLAY_NOT_ARMED = "replay-not-armed"
     MANIFEST_EARLY = "manifest-without-waiting-dump"
+    HELD = "new-upload-held-until-the-run-ends"
     EVALUATED = "evaluated"
 
 
@@ -71,16 +77,16 @@ class Intake:
             log.warning("ignoring %s: %s", message.key, exc, extra={"dump_key": message.key})
             return Arrival.IGNORED
         state = self._record(message, ref)
-        if state is None:
+        if isinstance(state, Arrival):
             self.pipeline.pump()
-            return Arrival.REPLAY_NOT_ARMED if message.is_replay else Arrival.DUPLICATE
+            return state
         self.evaluate(state)
         return Arrival.EVALUATED
 
     # ----- recording -----------------------------------------------------------------------
 
-    def _record(self, message: DumpMessage, ref: DumpRef) -> DumpState | None:
-        """The item to evaluate, or None when this message changes nothing.
+    def _record(self, message: DumpMessage, ref: DumpRef) -> DumpState | Arrival:
+        """The item to evaluate, or what the message amounted to when it changes nothing.
 
         A copy that finds its dump still RECEIVED/WAITING evaluates it again: that is how a
         first delivery that died half-way is finished (the writes are all conditional).
@@ -98,6 +104,7 @@ class Intake:
             target_schema=self.ctx.settings.target_schema,
             timestamps={"received_at": iso(now)},
             history=[{"from": "", "to": str(DumpStatus.RECEIVED), "at": iso(now), "note": note}],
+            source_key=message.source_key,
         )
         if self.store.create(fresh):
             self.ctx.telemetry.count("DumpsReceived")
@@ -105,6 +112,11 @@ class Intake:
             return fresh
         reopened = self._reopen(message, ref)
         if reopened is not None:
+            if reopened.status in RUNNING_STATUSES:
+                log.info(
+                    "%s: %s", ref.key, reopened.history[-1]["note"], extra=dump_fields(reopened)
+                )
+                return Arrival.HELD
             self.ctx.telemetry.count("DumpsReceived")
             log.info(
                 "received %s again (%s)",
@@ -113,46 +125,61 @@ class Intake:
                 extra=dump_fields(reopened),
             )
             return reopened
-        self.store.count_duplicate(ref.key)
+        return self._duplicate(message, ref)
+
+    def _duplicate(self, message: DumpMessage, ref: DumpRef) -> DumpState | Arrival:
+        """A copy of content already recorded: counted, and SKIPPED_DUPLICATE in the history
+        unless the dump is still pending (then the copy finishes its evaluation)."""
+        if message.is_replay:
+            note = f"{message.mode} attempt {message.attempt} is not the armed one: no-op"
+        else:
+            note = f"delivery of etag {ref.etag} again: SKIPPED_DUPLICATE, nothing runs"
+        current = self.store.count_duplicate(
+            ref.key, now=self.ctx.clock(), note=note, settled=_SETTLED
+        )
         self.ctx.telemetry.count("DuplicateEvents")
-        current = self.store.get(ref.key)
         if current is not None and current.status in _PENDING:
             return current
-        if message.is_replay:
-            log.info(
-                "%s attempt %s of %s is not the armed one: no-op",
-                message.mode,
-                message.attempt,
-                ref.key,
-                extra={"dump_key": ref.key},
-            )
-            return None
         log.info(
-            "duplicate event for %s (%s): no-op",
+            "%s (%s): %s",
             ref.key,
             current.status if current else "gone",
-            extra={"dump_key": ref.key},
+            note,
+            extra={"dump_key": ref.key, "delivery_outcome": str(DumpStatus.SKIPPED_DUPLICATE)},
         )
-        return None
+        return Arrival.REPLAY_NOT_ARMED if message.is_replay else Arrival.DUPLICATE
 
     def _reopen(self, message: DumpMessage, ref: DumpRef) -> DumpState | None:
-        """An armed replay, or a new upload over a FAILED/REJECTED dump, runs again."""
+        """An armed replay runs again; new content (a new ETag) under the key is taken in.
+
+        New content replaces a pending or ended dump's identity and is evaluated afresh (a
+        date not after the watermark ends SKIPPED_STALE, the earlier outcome stays in the
+        history); while a run is in flight it is held on the item until the run ends.
+        """
         now = self.ctx.clock()
+        if not message.is_replay:
+            known = self.store.get(ref.key)
+            held = (known.pending_upload or {}) if known else {}
+            if known is None or ref.etag in (known.etag, held.get("etag")):
+                return None
+            if not self._is_current_object(ref):
+                return None
 
         def reopen(current: DumpState) -> DumpState | None:
-            if current.status not in TERMINAL_STATUSES:
-                return None
             if message.is_replay:
+                if current.status not in TERMINAL_STATUSES:
+                    return None
                 if current.replay_armed_attempt != message.attempt:
                     return None
                 note = f"{message.mode} attempt {message.attempt} accepted"
-            elif current.etag != ref.etag and current.status in (
-                DumpStatus.FAILED,
-                DumpStatus.REJECTED,
-            ):
-                note = f"new upload (etag {ref.etag}) replaces {current.status} etag {current.etag}"
-            else:
+                if message.source_key:
+                    note += f", reading {message.source_key}"
+            elif current.etag == ref.etag:
                 return None
+            elif current.status in RUNNING_STATUSES:
+                return self._held(current, ref, now)
+            else:
+                note = f"new upload (etag {ref.etag}) replaces {current.status} etag {current.etag}"
             return with_transition(
                 current,
                 DumpStatus.RECEIVED,
@@ -165,14 +192,50 @@ class Intake:
                 replay_armed_attempt=None,
                 stage=None,
                 reason=None,
+                expected_sha256=None,
                 glue_run_id=None,
                 ecs_task_arn=None,
                 start_token=None,
                 backfill=False,
                 target_schema=self.ctx.settings.target_schema,
+                source_key=message.source_key,
+                pending_upload=None,
             )
 
         return self.store.mutate(ref.key, reopen)
+
+    @staticmethod
+    def _held(current: DumpState, ref: DumpRef, now: dt.datetime) -> DumpState | None:
+        """New content while the dump runs: the run is left alone and the upload is recorded;
+        the run's end settles it (SKIPPED_STALE after a success, replayable after a failure)."""
+        held = current.pending_upload or {}
+        if held.get("etag") == ref.etag:
+            return None
+        note = (
+            f"new upload (etag {ref.etag}, {ref.size} bytes) held until the run of etag "
+            f"{current.etag} ends"
+        )
+        pending = {"etag": ref.etag, "size": ref.size, "at": iso(now)}
+        return with_note(
+            dataclasses.replace(current, pending_upload=pending), current.status, now=now, note=note
+        )
+
+    def _is_current_object(self, ref: DumpRef) -> bool:
+        """A delayed event of content since overwritten must not take over the key."""
+        head = self.ctx.objects.head(ref.bucket, ref.key)
+        if head is None:
+            return True
+        current = normalize_etag(str(head.get("ETag", "")))
+        if current == ref.etag:
+            return True
+        log.info(
+            "event for %s names etag %s, the object is now etag %s: outdated",
+            ref.key,
+            ref.etag,
+            current,
+            extra={"dump_key": ref.key},
+        )
+        return False
 
     def _manifest_arrived(self, message: DumpMessage) -> Arrival:
         try:
@@ -214,6 +277,17 @@ class Intake:
             )
             return
         if state.mode == "normal":
+            watermark = self.store.watermark()
+            if watermark is not None and ref.dump_date <= watermark:
+                self.pipeline.close(
+                    state,
+                    pending,
+                    DumpStatus.SKIPPED_STALE,
+                    reason=f"{ref.key} (etag {ref.etag}, {ref.size} bytes) is dated "
+                    f"{ref.dump_date}, not after the watermark {watermark}",
+                    metric="StaleDumps",
+                )
+                return
             if self.ctx.objects.archived(ref):
                 self.pipeline.close(
                     state,
@@ -221,17 +295,6 @@ class Intake:
                     DumpStatus.SKIPPED_DUPLICATE,
                     reason=f"{ref.key} is already archived as {ref.processed_key}",
                     metric="DuplicateDumps",
-                )
-                return
-            watermark = self.store.watermark()
-            if watermark is not None and ref.dump_date <= watermark:
-                self.pipeline.close(
-                    state,
-                    pending,
-                    DumpStatus.SKIPPED_STALE,
-                    reason=f"{ref.key} is dated {ref.dump_date}, "
-                    f"not after the watermark {watermark}",
-                    metric="StaleDumps",
                 )
                 return
         sha256: str | None = None
@@ -245,11 +308,22 @@ class Intake:
                     state, pending, DumpStatus.REJECTED, reason=str(exc), metric="RejectedDumps"
                 )
                 return
-            if manifest is None:
+            if manifest is None and state.mode == "normal":
                 self._park(state, MANIFEST_REASON, f"waiting for {ref.manifest_key}")
                 return
-            sha256 = manifest.dump_sha256
-        sha256 = sha256 or self.ctx.objects.metadata_sha256(ref)
+            if manifest is None:
+                log.info(
+                    "%s: %s has no manifest %s (expired?): the %s goes on with the object's "
+                    "sha256 metadata",
+                    ref.key,
+                    state.mode,
+                    ref.manifest_key,
+                    state.mode,
+                    extra=dump_fields(state),
+                )
+            else:
+                sha256 = manifest.dump_sha256
+        sha256 = sha256 or self.ctx.objects.metadata_sha256(ref, state.source_key)
         self._park(state, LEASE_REASON, "ready", expected_sha256=sha256)
         self.pipeline.pump()
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from dumpflow.dumps import MANIFEST_PREFIX, DumpRef, NotADumpKey, dump_ref
+from dumpflow.dumps import MANIFEST_PREFIX, PROCESSED_PREFIX, DumpRef, NotADumpKey, dump_ref
 
 MODES = ("normal", "replay", "backfill")
 _MANIFEST_KEY = re.compile(rf"^{re.escape(MANIFEST_PREFIX)}gghouse_(?P<date>\d{{8}})\.json$")
@@ -36,6 +36,7 @@ class DumpMessage:
     mode: str = "normal"
     attempt: int | None = None
     force: bool = False
+    source_key: str | None = None
 
     @property
     def is_replay(self) -> bool:
@@ -86,6 +87,7 @@ def parse_message(body: str) -> DumpMessage:
     attempt = payload.get("attempt")
     if mode != "normal" and (not isinstance(attempt, int) or isinstance(attempt, bool)):
         raise BadMessage(f"a {mode} message needs an integer 'attempt' (got {attempt!r})")
+    source_key = _source_key(payload, mode)
     return DumpMessage(
         bucket=bucket,
         key=key,
@@ -94,7 +96,20 @@ def parse_message(body: str) -> DumpMessage:
         mode=mode,
         attempt=attempt if mode != "normal" else None,
         force=payload.get("force") is True,
+        source_key=source_key,
     )
+
+
+def _source_key(payload: dict[str, Any], mode: str) -> str | None:
+    """The archived copy a replay/backfill reads when the dump prefix's object expired."""
+    if "source_key" not in payload:
+        return None
+    source_key = _require_str(payload, "source_key")
+    if mode == "normal":
+        raise BadMessage("field 'source_key' is only allowed in a replay or backfill message")
+    if not source_key.startswith(PROCESSED_PREFIX):
+        raise BadMessage(f"field 'source_key' is {source_key!r}, expected a {PROCESSED_PREFIX} key")
+    return source_key
 
 
 def classify_key(key: str, pattern: str) -> KeyKind:

@@ -34,14 +34,17 @@ class DumpObjects:
         """A copy under processed/ means the dump was done before (whatever the table says)."""
         return self.head(ref.bucket, ref.processed_key) is not None
 
-    def metadata_sha256(self, ref: DumpRef) -> str | None:
-        """The ``sha256`` user metadata the upload job attaches, when present."""
-        head = self.head(ref.bucket, ref.key)
+    def metadata_sha256(self, ref: DumpRef, source_key: str | None = None) -> str | None:
+        """The ``sha256`` user metadata the upload job attaches (kept by the archive copy)."""
+        head = self.head(ref.bucket, source_key or ref.key)
         if head is None:
             return None
         value = head.get("Metadata", {}).get("sha256")
         return value or None
 
-    def archive(self, ref: DumpRef) -> None:
-        """Copy the dump to processed/ (managed copy: multipart above 5 GB)."""
+    def archive(self, ref: DumpRef, source_key: str | None = None) -> None:
+        """Copy the dump to processed/ (managed copy: multipart above 5 GB); a run that read
+        the archived copy itself leaves it as it is."""
+        if source_key == ref.processed_key:
+            return
         self.s3.copy({"Bucket": ref.bucket, "Key": ref.key}, ref.bucket, ref.processed_key)

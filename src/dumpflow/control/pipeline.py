@@ -360,7 +360,7 @@ class Pipeline:
         ):
             log.info("dbt success for %s: already handled", state.key, extra=dump_fields(state))
             return
-        self.ctx.objects.archive(current.ref)
+        self.ctx.objects.archive(current.ref, current.source_key)
         moved = self.store.advance_watermark(current.dump_date)
         done = self.store.transition(
             current.key,
@@ -377,6 +377,41 @@ class Pipeline:
         if done.transform_seconds is not None:
             self.ctx.telemetry.seconds("TransformSeconds", done.transform_seconds)
         log.info("%s succeeded", done.key, extra=dump_fields(done))
+        if done.pending_upload:
+            self._held_upload_is_stale(done)
+
+    def _held_upload_is_stale(self, done: DumpState) -> None:
+        """A new upload that arrived while the dump ran is dated the watermark now: it ends
+        SKIPPED_STALE with its identity recorded, so replay or backfill can run it."""
+        now = self.ctx.clock()
+        watermark = self.store.watermark()
+
+        def supersede(current: DumpState) -> DumpState | None:
+            held = current.pending_upload
+            if current.status is not DumpStatus.SUCCEEDED or not held:
+                return None
+            reason = (
+                f"new upload of {current.key} (etag {held['etag']}, {held['size']} bytes) arrived "
+                f"while etag {current.etag} ran; dated {current.dump_date}, not after the "
+                f"watermark {watermark}"
+            )
+            return with_transition(
+                current,
+                DumpStatus.SKIPPED_STALE,
+                now=now,
+                note=reason,
+                reason=reason,
+                etag=str(held["etag"]),
+                size=int(held["size"]),
+                expected_sha256=None,
+                source_key=None,
+                pending_upload=None,
+            )
+
+        stale = self.store.mutate(done.key, supersede)
+        if stale is not None:
+            self.ctx.telemetry.count("StaleDumps")
+            log.info("%s %s: %s", stale.key, stale.status, stale.reason, extra=dump_fields(stale))
 
     def fail(
         self,
@@ -397,17 +432,35 @@ class Pipeline:
             return None
         now = self.ctx.clock()
         self.ctx.failures.send(current, stage=stage, status=status, message=message, at=now)
-        failed = self.store.transition(
-            state.key,
-            expected,
-            DumpStatus.FAILED,
-            now=now,
-            when=when,
-            note=f"{stage}: {status}",
-            stage=stage,
-            start_token=None,
-            last_error={"stage": stage, "message": message, "at": iso(now)},
-        )
+
+        def to_failed(fresh: DumpState) -> DumpState | None:
+            if fresh.status not in expected or (when and not when(fresh)):
+                return None
+            note = f"{stage}: {status}"
+            held = fresh.pending_upload or {}
+            newer: dict[str, object] = {}
+            if held:
+                # The failed run read the older bytes; the key holds the newer upload now,
+                # so the item takes its identity and a replay runs it.
+                note += f"; newer upload etag {held['etag']} held: replay runs it"
+                newer = {
+                    "etag": str(held["etag"]),
+                    "size": int(held["size"]),
+                    "expected_sha256": None,
+                    "pending_upload": None,
+                }
+            return with_transition(
+                fresh,
+                DumpStatus.FAILED,
+                now=now,
+                note=note,
+                stage=stage,
+                start_token=None,
+                last_error={"stage": stage, "message": message, "at": iso(now)},
+                **newer,
+            )
+
+        failed = self.store.mutate(state.key, to_failed)
         self.release_for(state.key)
         if failed is not None:
             self.ctx.telemetry.count("DumpsFailed")

@@ -125,11 +125,18 @@ class DumpState:
     replay_armed_attempt: int | None = None
     start_token: str | None = None
     backfill: bool = False
+    source_key: str | None = None
+    pending_upload: dict[str, Any] | None = None
     version: int = 0
 
     @property
     def ref(self) -> DumpRef:
         return DumpRef(self.bucket, self.key, self.etag, self.size, self.dump_date)
+
+    @property
+    def read_key(self) -> str:
+        """Where the bytes are read: the archived copy a backfill names, else the dump key."""
+        return self.source_key or self.key
 
     def at(self, name: str) -> dt.datetime | None:
         raw = self.timestamps.get(name)
@@ -198,6 +205,8 @@ def _state_from_item(item: dict[str, Any]) -> DumpState:
         replay_armed_attempt=raw.get("replay_armed_attempt"),
         start_token=raw.get("start_token"),
         backfill=bool(raw.get("backfill", False)),
+        source_key=raw.get("source_key"),
+        pending_upload=raw.get("pending_upload"),
         version=int(raw.get("version", 0)),
     )
 
@@ -226,6 +235,8 @@ def _item_from_state(state: DumpState) -> dict[str, Any]:
         "replay_armed_attempt": state.replay_armed_attempt,
         "start_token": state.start_token,
         "backfill": state.backfill,
+        "source_key": state.source_key,
+        "pending_upload": state.pending_upload,
         "version": state.version,
     }
     return _encode(values)
@@ -396,8 +407,25 @@ class StateStore:
 
         return self.mutate(key, change)
 
-    def count_duplicate(self, key: str) -> None:
-        self.mutate(key, lambda s: dataclasses.replace(s, duplicate_events=s.duplicate_events + 1))
+    def count_duplicate(
+        self,
+        key: str,
+        *,
+        now: dt.datetime | None = None,
+        note: str = "duplicate delivery",
+        settled: Collection[DumpStatus] = (),
+    ) -> DumpState | None:
+        """Count one more delivery of known content. While the dump is in one of ``settled``
+        the delivery's own outcome, SKIPPED_DUPLICATE, goes into the history (the dump's
+        status stays): an operator sees that the copy arrived and that nothing ran."""
+
+        def count(current: DumpState) -> DumpState:
+            counted = dataclasses.replace(current, duplicate_events=current.duplicate_events + 1)
+            if current.status not in settled:
+                return counted
+            return with_note(counted, DumpStatus.SKIPPED_DUPLICATE, now=now or utc_now(), note=note)
+
+        return self.mutate(key, count)
 
     def arm_replay(self, key: str, *, mode: str, force: bool, note: str) -> int:
         """Allow one more run of ``key``; the replay message must carry the returned attempt."""
@@ -517,6 +545,13 @@ def with_transition(
         history=[*state.history, entry][-HISTORY_LIMIT:],
         **changes,
     )
+
+
+def with_note(state: DumpState, outcome: DumpStatus, *, now: dt.datetime, note: str) -> DumpState:
+    """A history entry for something that happened to ``state`` without moving it
+    (``to`` is the outcome of that event, e.g. a delivery skipped as a duplicate)."""
+    entry = {"from": str(state.status), "to": str(outcome), "at": iso(now), "note": note}
+    return dataclasses.replace(state, history=[*state.history, entry][-HISTORY_LIMIT:])
 
 
 def table_definition(table_name: str) -> dict[str, Any]:

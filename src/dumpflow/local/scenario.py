@@ -1,11 +1,14 @@
 """The story ``dumpflow demo`` tells: five steps through the real flow, each checked.
 
 1. Day 1 (dump + manifest) goes RECEIVED -> LOADING -> TRANSFORMING -> SUCCEEDED.
-2. Day 2 SUCCEEDS; EventBridge delivers its event once more: skipped as a duplicate.
-3. Day 1 is exported again (new content, gzip): SKIPPED_STALE, the watermark is day 2.
+2. Day 2 SUCCEEDS; EventBridge delivers its event once more: that delivery is
+   SKIPPED_DUPLICATE (duplicate count 1), nothing runs.
+3. Day 1 is exported again under the same key with new content (a new ETag): SKIPPED_STALE,
+   the watermark stays day 2 and the earlier SUCCEEDED stays in its history.
 4. Day 3 arrives corrupt (the manifest's digest does not match): FAILED at load, its message
    on the DLQ, staging still exactly day 2.
-5. A good day 3 is uploaded over it and the operator replays the DLQ: SUCCEEDED.
+5. A good day 3 is uploaded over it and runs: SUCCEEDED; the operator's replay then finds the
+   DLQ entry resolved and deletes it, so the DLQ is empty.
 
 Every step reads its outcome from where an operator would (state table, queues, MariaDB)
 and the scenario stops at the first step that did not end as listed.
@@ -14,10 +17,8 @@ and the scenario stops at the first step that did not end as listed.
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import json
 import logging
-import shutil
 import string
 import time
 from collections.abc import Callable
@@ -83,6 +84,7 @@ class ScenarioResult:
     watermark: dt.date | None = None
     staging_rows: dict[str, int] = field(default_factory=dict)
     occupancy: list[dict[str, Any]] = field(default_factory=list)
+    replay_outcomes: list[dict[str, Any]] = field(default_factory=list)
     failed: StepFailed | None = None
 
     @property
@@ -164,11 +166,13 @@ class DemoScenario:
         corrupt.write_bytes(bytes(data))
         return corrupt
 
-    def _gzip_copy(self, day: dt.date) -> Path:
+    def _reexport(self, day: dt.date) -> Path:
+        """The day exported once more: the same dump with a later export note, so new bytes
+        (a new ETag) under the same key."""
         source = self.samples[day].path
-        target = self.workdir / f"{source.name}.gz"
-        with source.open("rb") as raw, gzip.open(target, "wb") as packed:
-            shutil.copyfileobj(raw, packed)
+        target = self.workdir / f"reexport_{source.name}"
+        note = f"-- re-exported {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC\n".encode()
+        target.write_bytes(source.read_bytes() + note)
         return target
 
     # ----- observations --------------------------------------------------------------------
@@ -282,13 +286,14 @@ class DemoScenario:
             (f"day 2 ({d2}) uploaded, then its event delivered again",
              "SUCCEEDED; the second delivery SKIPPED_DUPLICATE (duplicate count 1)",
              lambda: self._second_day(d2)),
-            (f"day 1 ({d1}) exported again with new content",
+            (f"day 1 ({d1}) uploaded again with new content (same key)",
              "SKIPPED_STALE (not after the watermark, day 2)", lambda: self._stale_day(d1, d2)),
             (f"day 3 ({d3}) uploaded with a corrupt body",
              "FAILED at load, message on the DLQ, staging still exactly day 2",
              lambda: self._corrupt_day(d3, result)),
-            (f"good day 3 ({d3}) uploaded and the DLQ replayed",
-             "SUCCEEDED, DLQ empty, watermark day 3", lambda: self._replayed_day(d3, result)),
+            (f"good day 3 ({d3}) replaces it and the DLQ is replayed",
+             "SUCCEEDED; the DLQ entry already resolved and deleted; DLQ empty; watermark day 3",
+             lambda: self._replayed_day(d3, result)),
         ]  # fmt: skip
         try:
             for number, (title, expected, body) in enumerate(steps, start=1):
@@ -329,7 +334,13 @@ class DemoScenario:
             runs_before
         ):
             raise Mismatch(f"the second delivery of {key} ran the dump again")
-        return "SUCCEEDED; second delivery skipped as duplicate (duplicate count 1, no new run)"
+        delivery = again.history[-1]
+        if delivery.get("to") != DumpStatus.SKIPPED_DUPLICATE:
+            raise Mismatch(f"the second delivery of {key} left no SKIPPED_DUPLICATE: {delivery}")
+        return (
+            "SUCCEEDED; second delivery SKIPPED_DUPLICATE (duplicate count 1, no new run): "
+            + str(delivery.get("note"))
+        )
 
     def _redeliver(self, key: str) -> None:
         """EventBridge delivers at least once: the same S3 event, once more, to the rules."""
@@ -344,12 +355,22 @@ class DemoScenario:
 
     def _stale_day(self, day: dt.date, watermark: dt.date) -> str:
         runs_before = len(self.runtime.flow.glue.outcomes)
-        key = dump_key_for(day, gzip=True)
-        self._upload(key, self._gzip_copy(day))
+        key = dump_key_for(day)
+        before = self._state(key)
+        etag = self._upload(key, self._reexport(day))
+        if etag == before.etag:
+            raise Mismatch(f"the new upload of {key} has the old ETag {etag}")
         self._settle()
         state = self._state(key)
         if state.status != DumpStatus.SKIPPED_STALE:
             raise Mismatch(f"{key} is {state.status} ({self._why(state)})")
+        if state.etag != etag:
+            raise Mismatch(f"{key} records etag {state.etag}, not the new upload's {etag}")
+        went = _history_statuses(state)
+        if DumpStatus.SUCCEEDED not in went or went.index(DumpStatus.SUCCEEDED) > went.index(
+            DumpStatus.SKIPPED_STALE
+        ):
+            raise Mismatch(f"{key} history lost its earlier SUCCEEDED: {' -> '.join(went)}")
         if self.store.watermark() != watermark:
             raise Mismatch(f"watermark is {self.store.watermark()}, not {watermark}")
         if len(self.runtime.flow.glue.outcomes) != runs_before:
@@ -377,28 +398,35 @@ class DemoScenario:
 
     def _replayed_day(self, day: dt.date, result: ScenarioResult) -> str:
         key = dump_key_for(day)
+        runs_before = len(self.runtime.flow.glue.outcomes)
         self._upload(key, self.samples[day].path)
-        self.runtime.flow.bus.drain_s3_events()
+        self._settle()
+        state = self._state(key)
+        if state.status != DumpStatus.SUCCEEDED:
+            raise Mismatch(f"{key} is {state.status} ({self._why(state)})")
         replayer = Replayer(
             self.store, self.dlq, self.sqs, self.runtime.settings.queue_url,
             note="dumpflow demo: replay after the good upload",
         )  # fmt: skip
         replay = replayer.run(None)
-        if replay.count(Outcome.SENT) != 1:
-            raise Mismatch(
-                f"replay sent {replay.count(Outcome.SENT)} dumps: "
-                f"{[(i.key, i.outcome.value, i.reason) for i in replay.items]}"
-            )
+        result.replay_outcomes = [
+            {"key": i.key, "outcome": i.outcome.value, "reason": i.reason} for i in replay.items
+        ]
+        if [(i.key, i.outcome) for i in replay.items] != [(key, Outcome.RESOLVED)]:
+            raise Mismatch(f"replay did not find {key} resolved: {result.replay_outcomes}")
         self._settle()
-        state = self._state(key)
         result.dlq_after_replay = self.dead_letters()
-        if state.status != DumpStatus.SUCCEEDED:
-            raise Mismatch(f"{key} is {state.status} ({self._why(state)})")
         if result.dlq_after_replay:
             raise Mismatch(f"the DLQ still holds {result.dlq_after_replay}")
+        loads = len(self.runtime.flow.glue.outcomes) - runs_before
+        if loads != 1:
+            raise Mismatch(f"{key} was loaded {loads} times, not once")
         if self.store.watermark() != day:
             raise Mismatch(f"watermark is {self.store.watermark()}, not {day}")
-        return "SUCCEEDED; DLQ empty; watermark " + day.isoformat()
+        return (
+            f"SUCCEEDED; DLQ entry already resolved ({replay.items[0].reason}) and deleted; "
+            f"DLQ empty; watermark {day.isoformat()}"
+        )
 
     @staticmethod
     def _why(state: DumpState) -> str:

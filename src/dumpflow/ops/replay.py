@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 class Outcome(StrEnum):
     SENT = "sent"
     WOULD_SEND = "would send"
+    RESOLVED = "already resolved"
     REFUSED = "refused"
     NEEDS_FORCE = "needs --force"
     UNREADABLE = "unreadable"
@@ -181,15 +182,15 @@ class Replayer:
             for item in items:
                 self._handle(item, keys, watermark, sent, dry_run=dry_run)
             result.items.extend(items)
-            kept = [x for i in items if i.outcome != Outcome.SENT for x in i.letters]
+            kept = [x for i in items if not _gone(i, dry_run) for x in i.letters]
             self.dlq.release(again + kept)
-            if dry_run or not any(i.outcome == Outcome.SENT for i in items):
+            if dry_run or not any(_gone(i, dry_run) for i in items):
                 break
         found = {i.key for i in result.items} | {
             i.first.dump.name for i in result.items if i.first.dump
         }
         result.missing_keys = sorted(set(keys or ()) - found)
-        result.unread = max(self.dlq.depth().total - self._still_held(result), 0)
+        result.unread = max(self.dlq.depth().total - self._still_held(result, dry_run), 0)
         return result
 
     def _handle(
@@ -207,6 +208,8 @@ class Replayer:
         self._prepare(item, watermark, selected=_matches(item, keys))
         if not dry_run and item.outcome == Outcome.WOULD_SEND:
             self._send(item)
+        if not dry_run and item.outcome == Outcome.RESOLVED:
+            self._drop_resolved(item)
         if item.enqueued and item.key:
             sent[item.key] = item.enqueued
 
@@ -217,8 +220,11 @@ class Replayer:
             return
         item.state = self.store.get(item.key)
         item.mode = replay_mode(item.dump_date, watermark)
+        resolution = _resolution(item)
         if not selected:
             item.outcome = Outcome.NOT_SELECTED
+        elif resolution and not self.force:
+            item.outcome, item.reason = Outcome.RESOLVED, resolution
         elif item.state and item.state.status == DumpStatus.SUCCEEDED and not self.force:
             item.outcome, item.reason = Outcome.NEEDS_FORCE, "already SUCCEEDED"
         else:
@@ -268,5 +274,51 @@ class Replayer:
         item.outcome, item.enqueued = Outcome.SENT, replacement
         item.reason = f"older DLQ copy; sent as attempt {replacement.attempt}"
 
-    def _still_held(self, result: ReplayResult) -> int:
-        return sum(len(i.letters) for i in result.items if i.outcome != Outcome.SENT)
+    def _drop_resolved(self, item: ReplayItem) -> None:
+        """The dump succeeded after these failures: their letters are history, not work."""
+        key = item.key or item.first.message_id
+        try:
+            for letter in item.letters:
+                self.dlq.delete(letter)
+        except (BotoCoreError, ClientError) as exc:
+            after = "the DLQ copy reappears; replay again to drop it"
+            raise DumpStepFailed(key, "deleting a resolved DLQ copy", exc, after) from exc
+        log.info("dropped %d resolved DLQ copies of %s: %s", len(item.letters), key, item.reason)
+
+    def _still_held(self, result: ReplayResult, dry_run: bool) -> int:
+        return sum(len(i.letters) for i in result.items if not _gone(i, dry_run))
+
+
+def _gone(item: ReplayItem, dry_run: bool) -> bool:
+    """The item's DLQ copies were deleted in this run."""
+    return item.outcome == Outcome.SENT or (item.outcome == Outcome.RESOLVED and not dry_run)
+
+
+def _resolution(item: ReplayItem) -> str:
+    """Why the item's letters are stale ("" when they are not): the dump SUCCEEDED with the
+    very content that failed, or SUCCEEDED after every failure the letters record (a
+    corrected upload ran). A letter about other content, with no failure time to compare
+    (SQS redrove it unchanged), is never called resolved."""
+    state = item.state
+    if state is None or state.status != DumpStatus.SUCCEEDED:
+        return ""
+    succeeded_at = state.at("succeeded_at")
+    for letter in item.letters:
+        if letter.dump is not None and letter.dump.etag == state.etag:
+            continue
+        failed_at = _failure_time(letter.failure)
+        if succeeded_at is None or failed_at is None or failed_at >= succeeded_at:
+            return ""
+    when = f" at {succeeded_at.isoformat(timespec='seconds')}" if succeeded_at else ""
+    return f"{state.key} SUCCEEDED{when} (etag {state.etag}) after this failure"
+
+
+def _failure_time(failure: dict[str, Any] | None) -> dt.datetime | None:
+    raw = (failure or {}).get("at")
+    if not isinstance(raw, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

@@ -79,12 +79,19 @@ class StatusReport:
 
 
 def date_gaps(states: list[DumpState]) -> list[dt.date]:
-    """Days between the first and the newest dump date without a SUCCEEDED dump."""
+    """Days between the first and the newest dump date without a SUCCEEDED dump. A dump that
+    succeeded before newer content of its day was skipped as stale still counts: the day's
+    data went through."""
     if not states:
         return []
     first = min(s.dump_date for s in states)
     last = max(s.dump_date for s in states)
-    done = {s.dump_date for s in states if s.status == DumpStatus.SUCCEEDED}
+    done = {
+        s.dump_date
+        for s in states
+        if s.status == DumpStatus.SUCCEEDED
+        or (s.status == DumpStatus.SKIPPED_STALE and "succeeded_at" in s.timestamps)
+    }
     span = (last - first).days + 1
     days = (first + dt.timedelta(days=n) for n in range(span))
     return [day for day in days if day not in done]
