@@ -25,6 +25,7 @@ from pathlib import Path
 import pymysql
 
 from dumpflow.db import Dsn
+from dumpflow.sample.scratch import DUMP_OPTIONS
 
 # Approximate mariadb-dump bytes per row of each table (measured), used to size the data.
 TABLES: dict[str, tuple[float, int, str, str]] = {
@@ -168,20 +169,10 @@ def main() -> None:
         if args.dump is None:
             log(f"generating about {args.size_mb} MB of rows in {source}")
             build_source(conn, source, args.size_mb)
-            log("mariadb-dump --single-transaction --extended-insert --compact ...")
+            log("mariadb-dump " + " ".join(DUMP_OPTIONS))
             with dump.open("wb") as handle:
                 subprocess.run(
-                    [
-                        "mariadb-dump",
-                        *client_args[1:],
-                        "--single-transaction",
-                        "--extended-insert",
-                        "--compact",
-                        "--triggers",
-                        "--routines",
-                        "--events",
-                        source,
-                    ],
+                    ["mariadb-dump", *client_args[1:], *DUMP_OPTIONS, source],
                     stdout=handle,
                     check=True,
                 )

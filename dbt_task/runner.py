@@ -118,7 +118,14 @@ class NodeOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("success", "pass", "skipped")
+        """Did not fail the run: a test of severity warn that found rows is a warning."""
+        return self.status in ("success", "pass", "skipped", "warn")
+
+    @property
+    def log_level(self) -> int:
+        if self.status == "warn":
+            return logging.WARNING
+        return logging.INFO if self.ok else logging.ERROR
 
 
 @dataclass(slots=True)
@@ -219,10 +226,9 @@ def run_dbt(command: list[str], config: RunConfig, work_dir: Path) -> StepOutcom
         step.error = f"{type(result.exception).__name__}: {result.exception}"
     for node in step.nodes:
         line = "%s %s %s %.2fs%s"
-        suffix = f" {node.message}" if node.message and not node.ok else ""
-        level = logging.INFO if node.ok else logging.ERROR
+        suffix = f" {node.message}" if node.message and node.log_level > logging.INFO else ""
         log.log(
-            level,
+            node.log_level,
             line,
             node.status.upper(),
             node.resource_type,
@@ -334,9 +340,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 break
     failed = [step for step in steps if not step.success]
     error = None
+    task = f"dbt task {config.dump_date} ({config.dump_key or 'no DUMP_KEY'})"
     if failed:
         bad = [n.unique_id for n in failed[0].nodes if not n.ok]
         error = failed[0].error or f"dbt {failed[0].command} failed: {', '.join(bad)}"
+        log.error("%s: %s", task, error)
+    else:
+        log.info("%s: succeeded in %.1f s", task, time.monotonic() - started)
     write_report(
         config, _report(config, "failed" if failed else "succeeded", started, steps, error)
     )

@@ -61,15 +61,28 @@ def parse_args(argv: list[str]) -> dict[str, str]:
 
 
 def dsn_from_secret(secret_arn: str, client: Any | None = None) -> Dsn:
-    """The Aurora secret (JSON with host, port, username, password) as a DSN."""
+    """The Aurora secret (JSON with host, port, username, password) as a DSN.
+
+    Raises ValueError naming the secret and what is wrong with it.
+    """
     secrets = client or boto3.client("secretsmanager")
-    secret = json.loads(secrets.get_secret_value(SecretId=secret_arn)["SecretString"])
-    return Dsn(
-        host=str(secret["host"]),
-        port=int(secret.get("port", 3306)),
-        user=str(secret["username"]),
-        password=str(secret["password"]),
-    )
+    try:
+        raw = secrets.get_secret_value(SecretId=secret_arn)["SecretString"]
+    except Exception as exc:
+        raise ValueError(f"cannot read the database secret {secret_arn}: {exc}") from exc
+    try:
+        secret = json.loads(raw)
+        return Dsn(
+            host=str(secret["host"]),
+            port=int(secret.get("port", 3306)),
+            user=str(secret["username"]),
+            password=str(secret["password"]),
+        )
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError(
+            f"the database secret {secret_arn} is not JSON with host, port, username and "
+            f"password ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def report_key(dump_date: str) -> str:
@@ -81,7 +94,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     args = parse_args(sys.argv[1:] if argv is None else argv)
     secret_arn = args.get("secret_arn", "")
-    dsn = dsn_from_secret(secret_arn) if secret_arn else Dsn.from_env()
     raw_required = args.get("required_tables", DEFAULT_REQUIRED_TABLES)
     required = [name.strip() for name in raw_required.split(",") if name.strip()]
     source = f"s3://{args['dump_bucket']}/{args['dump_key']}"
@@ -93,6 +105,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "glue_run_id": args.get("JOB_RUN_ID"),
     }
     try:
+        try:
+            dsn = dsn_from_secret(secret_arn) if secret_arn else Dsn.from_env()
+        except ValueError as exc:
+            raise LoadError(args["dump_key"], "setup", str(exc)) from exc
         report = load_dump(
             source,
             args["target_schema"],

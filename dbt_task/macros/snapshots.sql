@@ -20,7 +20,7 @@
     where {{ column }} = {{ dump_date_literal() }}
     {%- if not var('backfill') %}
       and {{ column }} >= (
-        select newest from (select max({{ column }}) as newest from {{ this }}) as stored
+        select newest from (select max({{ column }}) as newest from {{ this }}) as newest_stored
       )
     {%- endif -%}
   {%- endif -%}

@@ -31,6 +31,7 @@ def _task_environment(monkeypatch: pytest.MonkeyPatch, dsn: Dsn, suffix: str, **
         "DBT_PASSWORD": dsn.password,
         "DBT_SCHEMA_SUFFIX": suffix,
         "DUMP_DATE": DUMP_DATE.isoformat(),
+        "DUMP_KEY": f"dumps/gghouse_{DUMP_DATE:%Y%m%d}.sql",
         **extra,
     }.items():
         monkeypatch.setenv(name, value)
@@ -74,6 +75,9 @@ def test_an_occupied_room_missing_from_rooms_fails_the_run(
 
     failed = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert any("assert_occupied_rooms_exist" in line and "FAIL" in line for line in failed)
+    # the last word names the dump, the stage and the cause
+    assert failed[-1].startswith(f"dbt task {DUMP_DATE} (dumps/gghouse_20260501.sql): ")
+    assert "dbt build failed" in failed[-1] and "assert_occupied_rooms_exist" in failed[-1]
     passed = [r.getMessage() for r in caplog.records if r.getMessage().startswith("PASS ")]
     assert passed, "the other checks still ran and logged one line each"
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from dbt.cli.main import dbtRunner
 
 PROJECT = Path(__file__).resolve().parents[2] / "dbt_task"
@@ -77,3 +79,69 @@ def test_dockerfile_runs_the_runner_as_a_non_root_user_with_pinned_versions() ->
     ]  # fmt: skip
     assert all("==" in line for line in requirements)
     assert {"dbt-core==1.7.19", "dbt-mysql==1.7.0"} <= set(requirements)
+
+
+def _model_docs(folder: Path) -> dict[str, dict[str, Any]]:
+    entries: dict[str, dict[str, Any]] = {}
+    for yml in folder.glob("*.yml"):
+        for entry in yaml.safe_load(yml.read_text(encoding="utf-8")).get("models") or []:
+            entries[entry["name"]] = entry
+    return entries
+
+
+def _grain(entry: dict[str, Any]) -> list[str]:
+    """The model's grain columns: a unique_grain test, else the column tested unique."""
+    for test in entry.get("tests") or []:
+        if isinstance(test, dict) and "unique_grain" in test:
+            return list(test["unique_grain"]["columns"])
+    return [
+        column["name"]
+        for column in entry.get("columns") or []
+        if "unique" in (column.get("tests") or [])
+    ]
+
+
+def test_every_model_is_documented_beside_it_with_its_grain_unique_and_not_null() -> None:
+    models = sorted((PROJECT / "models").rglob("*.sql"))
+    assert len(models) == 14
+    for sql_file in models:
+        entry = _model_docs(sql_file.parent).get(sql_file.stem)
+        assert entry is not None, f"{sql_file.stem} has no YAML entry in {sql_file.parent.name}/"
+        assert entry.get("description"), f"{sql_file.stem} has no description"
+        grain = _grain(entry)
+        assert grain, f"{sql_file.stem} has no grain uniqueness test"
+        not_null = {
+            column["name"]
+            for column in entry.get("columns") or []
+            if "not_null" in (column.get("tests") or [])
+        }
+        assert set(grain) <= not_null, f"{sql_file.stem}: grain {grain} not all not_null"
+
+
+def test_every_code_column_of_the_tenants_is_checked_against_its_seed() -> None:
+    stg_tenants = _model_docs(PROJECT / "models" / "staging")["stg_tenants"]
+    seeds = {}
+    for column in stg_tenants["columns"]:
+        for test in column.get("tests") or []:
+            if isinstance(test, dict) and "relationships" in test:
+                seeds[column["name"]] = test["relationships"]["to"]
+    assert seeds == {
+        "status_code": "ref('code_tenant_status')",
+        "contract_type_code": "ref('code_contract_type')",
+        "moveout_reason_code": "ref('code_moveout_reason')",
+        "gender_code": "ref('code_gender')",
+        "affiliation_type_code": "ref('code_affiliation_type')",
+        "personal_identity_code": "ref('code_personal_identity')",
+    }
+
+
+def test_every_seed_is_documented_with_a_unique_not_null_code() -> None:
+    documented = {
+        entry["name"]: entry
+        for entry in yaml.safe_load((PROJECT / "seeds" / "_seeds.yml").read_text())["seeds"]
+    }
+    assert set(documented) == {path.stem for path in (PROJECT / "seeds").glob("*.csv")}
+    for name, entry in documented.items():
+        assert entry.get("description"), f"seed {name} has no description"
+        code = next(column for column in entry["columns"] if column["name"] == "code")
+        assert {"unique", "not_null"} <= set(code["tests"]), name

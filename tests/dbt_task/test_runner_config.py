@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from types import ModuleType
 
 import pytest
@@ -71,3 +72,27 @@ def test_main_exits_2_without_a_dump_date(
 ) -> None:
     monkeypatch.delenv("DUMP_DATE", raising=False)
     assert runner.main([]) == runner.EXIT_REFUSED
+
+
+@pytest.mark.parametrize(
+    ("status", "ok", "level"),
+    [
+        ("success", True, logging.INFO),
+        ("pass", True, logging.INFO),
+        ("warn", True, logging.WARNING),
+        ("fail", False, logging.ERROR),
+        ("error", False, logging.ERROR),
+    ],
+)
+def test_a_warning_test_is_logged_as_a_warning_and_does_not_count_as_a_failure(
+    runner: ModuleType, status: str, ok: bool, level: int
+) -> None:
+    node = runner.NodeOutcome(
+        unique_id="test.dumpflow_warehouse.relationships_stg_tenants_gender_code",
+        resource_type="test",
+        status=status,
+        seconds=0.1,
+        message="Got 3 results, configured to warn if != 0" if status == "warn" else None,
+        failures=3 if status in ("warn", "fail") else 0,
+    )
+    assert (node.ok, node.log_level) == (ok, level)

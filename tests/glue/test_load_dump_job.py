@@ -141,3 +141,28 @@ def test_failed_load_writes_a_failed_report_and_fails_the_run(
 def test_missing_job_arguments_are_named() -> None:
     with pytest.raises(SystemExit, match="--dump_key, --dump_date"):
         load_script().parse_args(["--dump_bucket", BUCKET, "--target_schema", "staging"])
+
+
+def test_unreadable_secret_fails_at_setup_with_a_report(aws: dict[str, Any]) -> None:
+    missing = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:dumpflow-aurora-nope"
+
+    with pytest.raises(LoadError) as raised:
+        load_script().main(job_args("staging_never_touched", secret_arn=missing))
+
+    assert raised.value.stage == "setup"
+    assert KEY in str(raised.value) and "secret" in raised.value.cause
+    stored = json.loads(
+        aws["s3"].get_object(Bucket=BUCKET, Key="reports/load/2026-11-25.json")["Body"].read()
+    )
+    assert stored["status"] == "FAILED"
+    assert stored["error"]["stage"] == "setup"
+    assert stored["error"]["dump"] == KEY
+
+
+def test_secret_without_credentials_is_named(aws: dict[str, Any]) -> None:
+    secret = aws["secrets"].create_secret(
+        Name="dumpflow-aurora-partial", SecretString=json.dumps({"host": "db.internal"})
+    )
+
+    with pytest.raises(LoadError, match="username"):
+        load_script().main(job_args("staging_never_touched", secret_arn=secret["ARN"]))

@@ -7,15 +7,10 @@ import subprocess
 import pymysql
 
 from dumpflow.db import Dsn
+from dumpflow.sample.scratch import DUMP_OPTIONS
 
-PRODUCTION_OPTIONS = (
-    "--single-transaction",
-    "--extended-insert",
-    "--compact",
-    "--triggers",
-    "--routines",
-    "--events",
-)
+# the operator's cron job options, as the sample dumps use them
+PRODUCTION_OPTIONS = DUMP_OPTIONS
 
 SOURCE_DDL = [
     """CREATE TABLE apartments (

@@ -44,6 +44,11 @@ REFUSED = {
     "set-mode-through-variable": "SET @m = 'ANSI_QUOTES'; SET sql_mode = @m",
     "shutdown": "SHUTDOWN",
     "install-plugin": "INSTALL SONAME 'ha_connect'",
+    "udf-plugin": "CREATE FUNCTION ld_evil RETURNS STRING SONAME 'ha_connect.so'",
+    "alter-rename-out": "ALTER TABLE `apartments` RENAME TO `{canary}`.`apartments`",
+    "prepare": "PREPARE ld_evil FROM 'DROP DATABASE `{canary}`'",
+    "set-global-by-name": "SET @@GLOBAL.max_connections = 7",
+    "flush": "FLUSH PRIVILEGES",
     "delete": "DELETE FROM `apartments`",
 }
 

@@ -97,6 +97,7 @@ def test_allowed_statements(sql: str, action: Action, kind: str) -> None:
         "CREATE TABLE t (a int) DATA DIRECTORY='/tmp'",
         "CREATE TABLE t (a int, FOREIGN KEY (a) REFERENCES other.p (id))",
         "DROP TABLE `other`.`t`",
+        "DROP TABLE IF EXISTS `a`, `b`",
         "RENAME TABLE t TO other.t",
         "ALTER TABLE t ADD COLUMN b int",
         "LOAD DATA INFILE '/etc/passwd' INTO TABLE t",

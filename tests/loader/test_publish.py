@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from dumpflow.db import Dsn
-from dumpflow.loader import load_dump
+from dumpflow.loader import LoadError, load_dump
+from dumpflow.loader.load import load_lock_name
 from loader.support import admin, checksums, run_sql, schema_exists
 
 
@@ -108,3 +109,86 @@ def test_report_is_json_ready_and_counts_what_was_loaded(
     assert data["tables"]["rooms"]["bytes"] > 0
     assert data["totals"]["stored_bytes"] == production_dump.stat().st_size
     assert {item["kind"] for item in data["skipped"]} == {"view", "trigger", "routine", "event"}
+
+
+@pytest.mark.mariadb
+def test_tables_filter_drops_foreign_keys_whose_parent_was_left_out(
+    mariadb_dsn: Dsn,
+    production_dump: Path,
+    source_schema: str,
+    schema_factory: Callable[[str], str],
+) -> None:
+    target = schema_factory("ldfk")
+
+    report = load_dump(str(production_dump), target, mariadb_dsn, tables=["rooms", "tenants"])
+
+    # rooms -> apartments lost its parent; tenants -> rooms still has it, in the target
+    assert foreign_key_parents(mariadb_dsn, target) == {("tenants", target, "rooms")}
+    dropped = [item for item in report.skipped if item.kind == "foreign_key"]
+    assert [item.name for item in dropped] == ["rooms.fk_room_apartment"]
+    assert report.to_dict()["skipped"][-1]["kind"] == "foreign_key"
+    source = checksums(mariadb_dsn, source_schema)
+    assert checksums(mariadb_dsn, target) == {
+        "rooms": source["rooms"],
+        "tenants": source["tenants"],
+    }
+
+    # the next full load replaces the filtered set without tripping over stale references
+    load_dump(str(production_dump), target, mariadb_dsn)
+    assert foreign_key_parents(mariadb_dsn, target) == {
+        ("rooms", target, "apartments"),
+        ("tenants", target, "rooms"),
+    }
+    assert foreign_key_parents(mariadb_dsn, target + "__previous") == {
+        ("tenants", target + "__previous", "rooms")
+    }
+
+
+@pytest.mark.mariadb
+def test_a_failed_publish_keeps_the_rollback_copy_in_previous(
+    mariadb_dsn: Dsn,
+    production_dump: Path,
+    schema_factory: Callable[[str], str],
+    tmp_path: Path,
+) -> None:
+    target = schema_factory("ldrb")
+    load_dump(str(production_dump), target, mariadb_dsn)
+    load_dump(str(production_dump), target, mariadb_dsn)
+    rollback = checksums(mariadb_dsn, target + "__previous")
+    live = checksums(mariadb_dsn, target)
+    assert rollback == live
+    # a view in the target holds the name of a table the next dump brings: RENAME fails
+    run_sql(mariadb_dsn, f"CREATE VIEW `{target}`.`extra` AS SELECT 1 AS a")
+    dump = tmp_path / "gghouse_20261126.sql"
+    dump.write_bytes(production_dump.read_bytes() + b"CREATE TABLE `extra` (a int);\n")
+
+    with pytest.raises(LoadError) as failed:
+        load_dump(str(dump), target, mariadb_dsn)
+
+    assert failed.value.stage == "publish"
+    assert "gghouse_20261126.sql" in str(failed.value)
+    assert checksums(mariadb_dsn, target) == live
+    assert checksums(mariadb_dsn, target + "__previous") == rollback
+    assert not schema_exists(mariadb_dsn, target + "__shadow")
+
+
+@pytest.mark.parametrize(
+    "schema", ["staging__shadow", "staging__previous", "staging__retired", "mysql", "s" * 60, ""]
+)
+def test_helper_system_and_overlong_schema_names_are_refused_before_connecting(
+    schema: str,
+) -> None:
+    unreachable = Dsn.parse("mysql://root@127.0.0.1:1")
+    with pytest.raises(LoadError) as refused:
+        load_dump("dumps/gghouse_20261125.sql", schema, unreachable)
+    assert refused.value.stage == "setup"
+    assert str(refused.value).startswith("gghouse_20261125.sql: setup failed: ")
+    assert "cannot connect" not in refused.value.cause
+
+
+def test_the_load_lock_name_fits_mysql_8_for_every_accepted_schema_name() -> None:
+    longest = "s" * 54  # the longest name check_schema_name accepts
+    names = {load_lock_name(longest), load_lock_name(longest[:-1] + "t"), load_lock_name("x")}
+    assert len(names) == 3
+    assert all(len(name) <= 64 for name in names)
+    assert load_lock_name("staging") == "dumpflow-load:staging"

@@ -89,3 +89,28 @@ def test_views_triggers_routines_events_are_listed_not_run(
         "rooms",
         "tenants",
     ]
+
+
+@pytest.mark.mariadb
+def test_a_stand_in_table_dropped_for_its_view_is_not_reported_as_loaded(
+    mariadb_dsn: Dsn,
+    source_schema: str,
+    schema_factory: Callable[[str], str],
+    tmp_path: Path,
+) -> None:
+    # older mysqldump writes a table in place of each view, then drops it for the view
+    stand_in = (
+        b"CREATE TABLE `occupied_rooms` (`room_id` tinyint NOT NULL) ENGINE=MyISAM;\n"
+        b"/*!50001 DROP TABLE IF EXISTS `occupied_rooms`*/;\n"
+        b"/*!50001 CREATE ALGORITHM=UNDEFINED */\n"
+        b"/*!50001 VIEW `occupied_rooms` AS select `room_id` from `tenants` */;\n"
+    )
+    dump = tmp_path / "gghouse_20261125.sql"
+    dump.write_bytes(mariadb_dump(mariadb_dsn, source_schema, *PRODUCTION_OPTIONS) + stand_in)
+    target = schema_factory("ldsi")
+
+    report = load_dump(str(dump), target, mariadb_dsn)
+
+    assert set(report.tables) == set(checksums(mariadb_dsn, source_schema))
+    assert "occupied_rooms" not in checksums(mariadb_dsn, target)
+    assert ("view", "occupied_rooms") in {(item.kind, item.name) for item in report.skipped}

@@ -41,3 +41,15 @@ def test_sample_dump_rejects_an_impossible_date(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "2026-02-30" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_sample_dump_without_a_server_fails_with_one_line_naming_it(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["sample-dump", "--date", "2026-02-27", "--scale", "0.01", "--out", str(tmp_path),
+         "--dsn", "mysql://root@127.0.0.1:1"],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "sample-dump" in result.output and "127.0.0.1:1" in result.output
+    assert not [p for p in tmp_path.iterdir() if p.suffix in (".sql", ".json")]

@@ -1,7 +1,7 @@
 select
     id as inquiry_id,
     tenant_id,
-    cast(created_at as date) as inquiry_date,
+    cast({{ clean_date('created_at') }} as date) as inquiry_date,
     created_at,
     updated_at
 from {{ source('gghouse', 'inquiries') }}

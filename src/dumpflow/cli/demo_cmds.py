@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -61,12 +62,14 @@ def _status_table(runtime: DemoRuntime) -> Table:
         settings.bucket,
         DeadLetterQueue(runtime.stack.client("sqs"), settings.dlq_url, settings.key_pattern),
     )
-    table = Table(title="dumps (newest first)")
-    table.add_column("dump", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    for column in ("load", "dbt", "rows loaded", "dup."):
-        table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("note", overflow="ellipsis", no_wrap=True, max_width=48)
+    table = Table(
+        title="dumps (newest first)", box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0)
+    )
+    table.add_column("dump", no_wrap=True, min_width=23)
+    table.add_column("status", no_wrap=True, min_width=17)
+    for column, width in (("load", 6), ("dbt", 6), ("rows loaded", 11), ("dup.", 4)):
+        table.add_column(column, justify="right", no_wrap=True, width=width)
+    table.add_column("note", overflow="fold")
     for line in report.dumps:
         state = line.state
         succeeded = state.status == DumpStatus.SUCCEEDED
@@ -181,7 +184,9 @@ def demo(
             f"{schema_suffix!r}: use letters, digits and underscores, at most 24",
             param_hint="--schema-suffix",
         )
-    console = Console(file=sys.stderr if as_json else sys.stdout)
+    stream = sys.stderr if as_json else sys.stdout
+    # Piped output (CI logs, files) gets the 100 columns the tables are laid out for.
+    console = Console(file=stream, width=None if stream.isatty() else 100)
     run_dir = workdir or Path.cwd() / ".demo" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     log_path = _open_log(run_dir)
     console.print(f"logs: [bold]{log_path}[/bold]")

@@ -50,7 +50,9 @@ def sample_dump(
             dsn=Dsn.from_env(dsn),
         )
     except SampleDumpError as exc:
-        console.print(f"[red]{exc}[/red]")
+        Console(stderr=True).print(
+            f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True
+        )
         raise typer.Exit(1) from exc
     table = Table("date", "dump", "bytes", "manifest")
     for dump in written:

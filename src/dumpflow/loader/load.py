@@ -7,6 +7,7 @@ exactly as it was.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -24,13 +25,14 @@ from dumpflow.loader.policy import SAFE_CHARSETS, Action, Decision, decide, unsa
 from dumpflow.loader.publish import (
     check_schema_name,
     create_shadow,
+    drop_dangling_foreign_keys,
     drop_shadow,
     previous_name,
     publish,
     quote,
     shadow_name,
 )
-from dumpflow.loader.report import LoadReport, SkippedObject, TableStats
+from dumpflow.loader.report import LoadReport, SkippedObject, TableStats, note_object
 from dumpflow.loader.source import DumpStream, SourceError, dump_label_for
 from dumpflow.loader.splitter import SplitError, Statement, split_statements
 from dumpflow.loader.sqltext import ServerFlavor
@@ -40,6 +42,16 @@ log = logging.getLogger(__name__)
 
 PACKET_HEADROOM = 1024
 LOCK_PREFIX = "dumpflow-load:"
+MAX_LOCK_NAME = 64  # MySQL 8 refuses longer user-lock names (MariaDB does not)
+
+
+def load_lock_name(schema: str) -> str:
+    """The server-wide lock one load into ``schema`` holds (a digest for long names)."""
+    name = LOCK_PREFIX + schema
+    if len(name) <= MAX_LOCK_NAME:
+        return name
+    digest = hashlib.sha256(schema.encode()).hexdigest()
+    return LOCK_PREFIX + digest[: MAX_LOCK_NAME - len(LOCK_PREFIX)]
 
 
 def default_workers() -> int:
@@ -64,6 +76,7 @@ class _Run:
         self.max_packet = max_packet
         self.kinds: Counter[str] = Counter()
         self.created: list[str] = []
+        self.definitions: dict[str, Statement] = {}
         self.skipped: list[SkippedObject] = []
         self.filtered: set[str] = set()
         self.statements = 0
@@ -82,17 +95,10 @@ class _Run:
         self.kinds[decision.kind] += 1
         action = decision.action
         if action is Action.REFUSE:
-            raise LoadError(
-                self.label,
-                "policy",
-                f"{decision.kind} refused ({decision.reason}): {excerpt(stmt.sql)}",
-                offset=stmt.offset,
-                statement=stmt.number,
-            )
+            raise self._refused(stmt, f"{decision.kind} refused ({decision.reason})")
         if action is Action.OBJECT:
             name = decision.object_name or "?"
-            if not any(o.kind == decision.kind and o.name == name for o in self.skipped):
-                self.skipped.append(SkippedObject(decision.kind, name, stmt.number, stmt.offset))
+            note_object(self.skipped, SkippedObject(decision.kind, name, stmt.number, stmt.offset))
             return
         if action is Action.IGNORE or not self._keep(decision.table, stmt):
             return
@@ -124,8 +130,13 @@ class _Run:
             sql, alter = split.create_sql, split.alter_sql
             if table not in self.created:
                 self.created.append(table)
+            self.definitions[table] = stmt
         if decision.kind == "drop_table":
             self.pending_keys = [entry for entry in self.pending_keys if entry[0] != table]
+            # a table dropped again (an old mysqldump's stand-in for a view) was not loaded
+            if table in self.definitions:
+                self.created.remove(table)
+                del self.definitions[table]
         self.pool.ddl(sql, stmt.number, stmt.offset)
         # every row queued so far is committed: tables defined earlier are complete
         self.build_deferred_keys()
@@ -144,13 +155,16 @@ class _Run:
         if bad is None and charset.lower() not in SAFE_CHARSETS:
             bad = f"character set {charset}"
         if bad is not None:
-            raise LoadError(
-                self.label,
-                "policy",
-                f"set refused ({bad} changes how statements are read): {excerpt(stmt.sql)}",
-                offset=stmt.offset,
-                statement=stmt.number,
-            )
+            raise self._refused(stmt, f"set refused ({bad} changes how statements are read)")
+
+    def _refused(self, stmt: Statement, why: str) -> LoadError:
+        return LoadError(
+            self.label,
+            "policy",
+            f"{why}: {excerpt(stmt.sql)}",
+            offset=stmt.offset,
+            statement=stmt.number,
+        )
 
 
 def _server_facts(conn: pymysql.connections.Connection) -> tuple[ServerFlavor, int]:
@@ -209,7 +223,7 @@ def load_dump(
             # foreign keys between the dump's tables must not stop dropping the shadow or
             # the previous set (a filtered load can leave a key pointing at a shadow table)
             cur.execute("SET SESSION foreign_key_checks = 0")
-            cur.execute("SELECT GET_LOCK(%s, 0)", (LOCK_PREFIX + schema,))
+            cur.execute("SELECT GET_LOCK(%s, 0)", (load_lock_name(schema),))
             held = cur.fetchone()
         if not held or held[0] != 1:
             raise LoadError(label, "setup", f"another load into {schema!r} is running")
@@ -256,7 +270,7 @@ def load_dump(
     finally:
         try:
             with admin.cursor() as cur:
-                cur.execute("SELECT RELEASE_LOCK(%s)", (LOCK_PREFIX + schema,))
+                cur.execute("SELECT RELEASE_LOCK(%s)", (load_lock_name(schema),))
         finally:
             admin.close()
 
@@ -304,6 +318,11 @@ def _load_into_shadow(
         )
     if not run.created:
         raise LoadError(label, "verify", "the dump defines no tables (empty or not a dump)")
+    for table, constraint in drop_dangling_foreign_keys(admin, shadow):
+        defined = run.definitions[table]
+        run.skipped.append(
+            SkippedObject("foreign_key", f"{table}.{constraint}", defined.number, defined.offset)
+        )
     problems = _missing_required(admin, shadow, run.created, required_tables)
     if problems:
         raise LoadError(label, "verify", "required tables missing or empty: " + ", ".join(problems))

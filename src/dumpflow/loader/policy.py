@@ -302,6 +302,9 @@ def _drop(sql: bytes, toks: list[Token]) -> Decision:
             t.text not in (",",) and t.kind not in ("ident", "word") for t in names
         ):
             raise PolicyRefusal("DROP TABLE of something other than plain table names")
+        if len(tables) > 1:
+            # dumps drop one table per statement; the loader tracks each table's fate
+            raise PolicyRefusal("DROP TABLE of several tables in one statement")
         return Decision(Action.DDL, "drop_table", table=tables[0], sql=sql)
     if what in _OBJECT_KINDS:
         name = ident_name(names[0]) if names else "?"

@@ -33,6 +33,12 @@ class SkippedObject:
     offset: int
 
 
+def note_object(skipped: list[SkippedObject], item: SkippedObject) -> None:
+    """Add a not-run object once: dumps define each view twice (a stand-in, then the view)."""
+    if not any(o.kind == item.kind and o.name == item.name for o in skipped):
+        skipped.append(item)
+
+
 @dataclass
 class LoadReport:
     """The outcome of one successful load."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from dumpflow.loader.load import excerpt
 from dumpflow.loader.policy import Action, decide
-from dumpflow.loader.report import Refusal, SkippedObject, ValidationReport
+from dumpflow.loader.report import Refusal, SkippedObject, ValidationReport, note_object
 from dumpflow.loader.source import DumpStream, SourceError, dump_label_for
 from dumpflow.loader.splitter import SplitError, split_statements
 from dumpflow.loader.sqltext import ServerFlavor
@@ -41,8 +41,7 @@ def validate_dump(
                 inserts[decision.table] += 1
             elif decision.action is Action.OBJECT:
                 name = decision.object_name or "?"
-                if not any(o.kind == decision.kind and o.name == name for o in skipped):
-                    skipped.append(SkippedObject(decision.kind, name, stmt.number, stmt.offset))
+                note_object(skipped, SkippedObject(decision.kind, name, stmt.number, stmt.offset))
             elif decision.action is Action.REFUSE:
                 refused.append(
                     Refusal(

@@ -148,17 +148,25 @@ class ScratchSchema:
 def scratch_schema(dsn: Dsn) -> Iterator[ScratchSchema]:
     """A fresh schema ``dumpflow_sample_<random>`` with the source tables, dropped afterwards."""
     name = f"dumpflow_sample_{uuid.uuid4().hex[:12]}"
-    conn = pymysql.connect(**{**dsn.connect_kwargs(), "database": None})
     try:
-        with conn.cursor() as cur:
-            cur.execute("SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION'")
-            cur.execute(
-                f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-            )
-            cur.execute(f"USE `{name}`")
-        log.info("building sample source tables in %s on %s", name, dsn.redacted())
-        schema = ScratchSchema(dsn, conn, name)
-        schema.create_tables()
+        conn = pymysql.connect(**{**dsn.connect_kwargs(), "database": None})
+    except pymysql.MySQLError as exc:
+        raise SampleDumpError(f"sample-dump: cannot connect to {dsn.redacted()}: {exc}") from exc
+    try:
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION'")
+                cur.execute(
+                    f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+                )
+                cur.execute(f"USE `{name}`")
+            log.info("building sample source tables in %s on %s", name, dsn.redacted())
+            schema = ScratchSchema(dsn, conn, name)
+            schema.create_tables()
+        except pymysql.MySQLError as exc:
+            raise SampleDumpError(
+                f"sample-dump: cannot create the scratch schema {name} on {dsn.redacted()}: {exc}"
+            ) from exc
         yield schema
     finally:
         with conn.cursor() as cur:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pymysql
+
 from dumpflow.db import Dsn
 from dumpflow.dumps import dump_key_for
 from dumpflow.sample.evolve import advance, settle
@@ -70,15 +72,21 @@ def write_sample_dumps(
             dump_date = world.today
             key = dump_key_for(dump_date, gzip=gzip)
             path = out_dir / key.rsplit("/", 1)[-1]
-            schema.write(world)
-            schema.dump_to(path, compress=gzip)
+            try:
+                schema.write(world)
+                schema.dump_to(path, compress=gzip)
+                freshness = schema.max_updated_at()
+            except pymysql.MySQLError as exc:
+                raise SampleDumpError(
+                    f"sample-dump {path.name}: writing the source tables failed: {exc}"
+                ) from exc
             manifest: dict[str, Any] = {
                 "dump_key": key,
                 "dump_date": f"{dump_date:%Y%m%d}",
                 "dump_sha256": _sha256(path),
                 "dump_size_bytes": path.stat().st_size,
                 "valid_for_etl": True,
-                "max_updated_at_by_table": schema.max_updated_at(),
+                "max_updated_at_by_table": freshness,
             }
             manifest_path = out_dir / f"gghouse_{dump_date:%Y%m%d}.json"
             manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,70 @@
+"""The project's SQL must run on Aurora MySQL 8 too: no MySQL 8 reserved word as a name.
+
+MariaDB (the local target) does not reserve some words MySQL 8 does (STORED, VIRTUAL,
+RANK, ROWS, ...), so a name that works in every local run can be a syntax error in prod.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[2] / "dbt_task"
+
+# Reserved words of MySQL 8.0 (reference manual, "Keywords and Reserved Words in MySQL 8.0").
+_RESERVED_TEXT = """
+    ACCESSIBLE ADD ALL ALTER ANALYZE AND AS ASC ASENSITIVE BEFORE BETWEEN BIGINT BINARY BLOB
+    BOTH BY CALL CASCADE CASE CHANGE CHAR CHARACTER CHECK COLLATE COLUMN CONDITION CONSTRAINT
+    CONTINUE CONVERT CREATE CROSS CUBE CUME_DIST CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP
+    CURRENT_USER CURSOR DATABASE DATABASES DAY_HOUR DAY_MICROSECOND DAY_MINUTE DAY_SECOND DEC
+    DECIMAL DECLARE DEFAULT DELAYED DELETE DENSE_RANK DESC DESCRIBE DETERMINISTIC DISTINCT
+    DISTINCTROW DIV DOUBLE DROP DUAL EACH ELSE ELSEIF EMPTY ENCLOSED ESCAPED EXCEPT EXISTS EXIT
+    EXPLAIN FALSE FETCH FIRST_VALUE FLOAT FLOAT4 FLOAT8 FOR FORCE FOREIGN FROM FULLTEXT FUNCTION
+    GENERATED GET GRANT GROUP GROUPING GROUPS HAVING HIGH_PRIORITY HOUR_MICROSECOND HOUR_MINUTE
+    HOUR_SECOND IF IGNORE IN INDEX INFILE INNER INOUT INSENSITIVE INSERT INT INT1 INT2 INT3 INT4
+    INT8 INTEGER INTERSECT INTERVAL INTO IO_AFTER_GTIDS IO_BEFORE_GTIDS IS ITERATE JOIN
+    JSON_TABLE KEY KEYS KILL LAG LAST_VALUE LATERAL LEAD LEADING LEAVE LEFT LIKE LIMIT LINEAR
+    LINES LOAD LOCALTIME LOCALTIMESTAMP LOCK LONG LONGBLOB LONGTEXT LOOP LOW_PRIORITY
+    MASTER_BIND MASTER_SSL_VERIFY_SERVER_CERT MATCH MAXVALUE MEDIUMBLOB MEDIUMINT MEDIUMTEXT
+    MIDDLEINT MINUTE_MICROSECOND MINUTE_SECOND MOD MODIFIES NATURAL NOT NO_WRITE_TO_BINLOG
+    NTH_VALUE NTILE NULL NUMERIC OF ON OPTIMIZE OPTIMIZER_COSTS OPTION OPTIONALLY OR ORDER OUT
+    OUTER OUTFILE OVER PARTITION PERCENT_RANK PRECISION PRIMARY PROCEDURE PURGE RANGE RANK READ
+    READS READ_WRITE REAL RECURSIVE REFERENCES REGEXP RELEASE RENAME REPEAT REPLACE REQUIRE
+    RESIGNAL RESTRICT RETURN REVOKE RIGHT RLIKE ROW ROWS ROW_NUMBER SCHEMA SCHEMAS
+    SECOND_MICROSECOND SELECT SENSITIVE SEPARATOR SET SHOW SIGNAL SMALLINT SPATIAL SPECIFIC SQL
+    SQLEXCEPTION SQLSTATE SQLWARNING SQL_BIG_RESULT SQL_CALC_FOUND_ROWS SQL_SMALL_RESULT SSL
+    STARTING STORED STRAIGHT_JOIN SYSTEM TABLE TERMINATED THEN TINYBLOB TINYINT TINYTEXT TO
+    TRAILING TRIGGER TRUE UNDO UNION UNIQUE UNLOCK UNSIGNED UPDATE USAGE USE USING UTC_DATE
+    UTC_TIME UTC_TIMESTAMP VALUES VARBINARY VARCHAR VARCHARACTER VARYING VIRTUAL WHEN WHERE
+    WHILE WINDOW WITH WRITE XOR YEAR_MONTH ZEROFILL
+"""
+MYSQL8_RESERVED = frozenset(_RESERVED_TEXT.split())
+# CAST(... AS <type>) names a type, not an alias.
+CAST_TYPES = frozenset({"DATE", "DATETIME", "DECIMAL", "CHAR", "SIGNED", "UNSIGNED", "BINARY"})
+
+_COMMENTS = re.compile(r"\{#.*?#\}|--[^\n]*", re.DOTALL)
+_ALIAS = re.compile(r"\bas\s+`?([A-Za-z_]\w*)", re.IGNORECASE)
+_CTE = re.compile(r"\b([A-Za-z_]\w*)\s+as\s*\(", re.IGNORECASE)
+
+
+def names_declared(sql: str) -> set[str]:
+    """Aliases (``AS name``) and CTE names (``name AS (``) of one SQL/Jinja file."""
+    text = _COMMENTS.sub(" ", sql)
+    aliases = {m.group(1).upper() for m in _ALIAS.finditer(text)} - CAST_TYPES
+    return aliases | {m.group(1).upper() for m in _CTE.finditer(text)} - {"CAST"}
+
+
+def test_the_scanner_finds_aliases_and_cte_names() -> None:
+    sql = "with stored as (select 1 as rank) select cast(x as date) as d from stored -- as rows"
+    assert names_declared(sql) == {"STORED", "RANK", "D"}
+
+
+def test_no_model_macro_or_test_declares_a_mysql_8_reserved_word() -> None:
+    checked = 0
+    for sql_file in sorted(PROJECT.rglob("*.sql")):
+        if {"target", "dbt_packages", "logs"} & set(sql_file.parts):
+            continue
+        checked += 1
+        reserved = sorted(names_declared(sql_file.read_text(encoding="utf-8")) & MYSQL8_RESERVED)
+        assert reserved == [], f"{sql_file.relative_to(PROJECT)} names {reserved}"
+    assert checked >= 25
