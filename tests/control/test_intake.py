@@ -243,6 +243,8 @@ def test_new_content_for_a_succeeded_day_is_skipped_stale_and_kept_for_replay(
     went = [h["to"] for h in state.history]
     assert went.index("SUCCEEDED") < went.index("SKIPPED_STALE")
     assert state.timestamps.get("succeeded_at")
+    assert "loading_at" not in state.timestamps, "the skipped upload never loaded"
+    assert (state.load_seconds, state.transform_seconds) == (None, None)
     assert len(world.glue_runs()) == 1 and world.store.watermark() == day
     assert world.telemetry.counts["StaleDumps"] == 1
 

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from dumpflow.cli.text import shorten
 from dumpflow.control.state import DumpStatus, StateStore
 from dumpflow.db import Dsn
 from dumpflow.local.demo_stack import DemoLayout, DemoRuntime, demo_runtime
@@ -74,7 +75,7 @@ def _status_table(runtime: DemoRuntime) -> Table:
         state = line.state
         succeeded = state.status == DumpStatus.SUCCEEDED
         error = state.last_error or {}
-        note = "" if succeeded else str(error.get("message") or state.reason or "")
+        note = "" if succeeded else shorten(error.get("message") or state.reason, 60)
         rows = line.rows_loaded if succeeded else None
         table.add_row(
             state.key.rsplit("/", 1)[-1],

@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from dumpflow.cli.text import shorten
 from dumpflow.control.state import DumpState, StateStore
 from dumpflow.ops.backfill import Action, Backfiller, BackfillItem, BackfillResult
 from dumpflow.ops.dlq import DeadLetterQueue
@@ -142,11 +143,6 @@ def _exit(needs_attention: bool) -> None:
     raise typer.Exit(EXIT_ATTENTION if needs_attention else EXIT_OK)
 
 
-def _short(text: str | None, width: int) -> str:
-    flat = " ".join((text or "").split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
-
-
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -252,7 +248,7 @@ def _render_errors(console: Console, states: list[DumpState]) -> None:
         return
     console.print("[bold]Last errors[/]")
     for s in failing:
-        line = _short(_error_text(s), console.width - 13)
+        line = shorten(_error_text(s), console.width - 13)
         console.print(f"  {s.dump_date.isoformat()} {escape(line)}")
 
 

@@ -535,9 +535,17 @@ class StateStore:
 def with_transition(
     state: DumpState, to: DumpStatus, *, now: dt.datetime, note: str = "", **changes: Any
 ) -> DumpState:
-    """``state`` moved to ``to`` at ``now``: timestamp and history entry included."""
+    """``state`` moved to ``to`` at ``now``: timestamp and history entry included.
+
+    A move back to RECEIVED starts a new attempt, so the stage timestamps (and the durations
+    derived from them) restart; the earlier attempt stays in the history, and ``succeeded_at``
+    is kept because the day did succeed once (status reports do not flag it as a gap).
+    """
     entry = {"from": str(state.status), "to": str(to), "at": iso(now), "note": note}
-    timestamps = {**state.timestamps, _TIMESTAMP_OF[to]: iso(now)}
+    earlier = state.timestamps
+    if to == DumpStatus.RECEIVED:
+        earlier = {k: v for k, v in state.timestamps.items() if k == "succeeded_at"}
+    timestamps = {**earlier, _TIMESTAMP_OF[to]: iso(now)}
     return dataclasses.replace(
         state,
         status=to,
