@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from dumpflow import config
 from dumpflow.cli.main import app
+from dumpflow.control.messages import key_tag
 from dumpflow.control.state import DumpStatus
 from ops.aws_world import REGION, World, aws_env, provision
 
@@ -126,7 +127,8 @@ def test_replay_force_and_json(world: World) -> None:
     code, out, _ = run("replay", "--all", "--force", "--json")
     document = json.loads(out)
     assert code == 0 and document["dumps"][0]["outcome"] == "sent"
-    assert document["dumps"][0]["enqueued"]["deduplication_id"] == "replay-20261120-2"
+    dedup = document["dumps"][0]["enqueued"]["deduplication_id"]
+    assert dedup == f"replay-20261120-2-{key_tag(ref.key)}"
 
 
 def test_replay_drops_the_letter_of_a_dump_that_succeeded_since(world: World) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -384,3 +385,19 @@ def test_ecs_throttling_is_retried_and_the_retried_event_starts_dbt_once(world: 
     assert world.state(ref).ecs_task_arn == task["taskArn"]
     Completions(world.ctx).on_glue_event(event)
     assert len(world.tasks()) == 1
+
+
+def test_two_dumps_of_one_date_that_both_fail_each_leave_a_dlq_letter(world: World) -> None:
+    """FIFO deduplication must not merge the letters of two keys dated the same day (with
+    RequireManifest off both run, one after the other, and fail within minutes)."""
+    world.ctx.settings = dataclasses.replace(world.settings, require_manifest=False)
+    day = world.day(-1)
+    plain, gzipped = world.put_dump(day), world.put_dump(day, gzip=True)
+    world.deliver(plain)
+    world.deliver(gzipped)
+    world.finish_load(plain, "FAILED", "plain dump truncated")
+    world.finish_load(gzipped, "FAILED", "gzip stream corrupt")
+    assert world.state(plain).status is DumpStatus.FAILED
+    assert world.state(gzipped).status is DumpStatus.FAILED
+    letters = world.dlq_messages()
+    assert sorted(m["key"] for m in letters) == sorted([plain.key, gzipped.key])

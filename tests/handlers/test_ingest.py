@@ -116,3 +116,20 @@ def test_settings_are_read_at_call_time(deployed: World, monkeypatch: pytest.Mon
     state = deployed.state(ref)
     assert state.status is DumpStatus.REJECTED
     assert state.reason is not None and "10485760" in state.reason
+
+
+def test_a_dump_that_must_wait_is_acknowledged_so_waiting_spends_no_retry(
+    deployed: World,
+) -> None:
+    """WAITING lives in the state table, not in the queue: the record succeeds, every time it
+    is delivered, so a long wait never pushes the dump's message towards maxReceiveCount."""
+    running, later = deployed.put_dump(deployed.day(-2)), deployed.put_dump(deployed.day(-1))
+    ingest.handler(sqs_event(deployed.body(running)), LambdaContext())
+    for _ in range(6):
+        response = ingest.handler(sqs_event(deployed.body(later)), LambdaContext())
+        assert response == {"batchItemFailures": []}
+    waiting = deployed.state(later)
+    assert (waiting.status, waiting.reason) == (DumpStatus.WAITING, "lease")
+    assert deployed.state(running).status is DumpStatus.LOADING
+    assert len(deployed.runs_for(later)) == 0
+    assert deployed.dlq_messages() == []

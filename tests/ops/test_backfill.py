@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from dumpflow.control.messages import key_tag
 from dumpflow.control.state import DumpStatus
 from dumpflow.ops.backfill import Action, Backfiller, date_range, find_dumps
 from dumpflow.ops.errors import OpsError
@@ -50,9 +51,9 @@ def test_range_with_gaps_enqueues_in_date_order_and_reports_missing(world: World
     ]
     assert [m.get("source_key") for m in sent] == ["processed/gghouse_20261102.sql", None, None]
     assert [m["_dedup"] for m in sent] == [
-        "backfill-20261102-1",
-        "backfill-20261104-2",
-        "backfill-20261106-1",
+        f"backfill-20261102-1-{key_tag('dumps/gghouse_20261102.sql')}",
+        f"backfill-20261104-2-{key_tag('dumps/gghouse_20261104.sql.gz')}",
+        f"backfill-20261106-1-{key_tag('dumps/gghouse_20261106.sql')}",
     ]
     assert all(m["mode"] == "backfill" and m["force"] is False for m in sent)
     assert isinstance(sent[0]["size"], str)

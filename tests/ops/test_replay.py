@@ -8,7 +8,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from dumpflow.control.messages import failure_body
+from dumpflow.control.messages import failure_body, key_tag
 from dumpflow.control.state import DumpStatus
 from dumpflow.ops.dlq import DeadLetterQueue
 from dumpflow.ops.errors import DumpStepFailed
@@ -43,7 +43,7 @@ def test_a_failed_dump_goes_back_to_the_queue_armed_for_its_next_attempt(world: 
     assert item.outcome == Outcome.SENT and item.mode == "replay"
     assert item.last_error == "load: required table tenants is empty"
     (message,) = world.drain(world.settings.queue_url)
-    assert message["_dedup"] == "replay-20261120-2"
+    assert message["_dedup"] == f"replay-20261120-2-{key_tag(key)}"
     assert (message["key"], message["mode"], message["attempt"], message["force"]) == (
         key,
         "replay",
@@ -66,7 +66,7 @@ def test_a_dump_not_after_the_watermark_is_replayed_as_a_backfill(world: World) 
     replayer(world).run(None)
     (message,) = world.drain(world.settings.queue_url)
     assert (message["key"], message["mode"]) == (key, "backfill")
-    assert message["_dedup"] == "backfill-20261120-2"
+    assert message["_dedup"] == f"backfill-20261120-2-{key_tag(key)}"
     assert world.store.watermark() == day(2)
 
 
@@ -255,3 +255,25 @@ def test_an_aws_error_while_sending_names_the_dump_and_keeps_the_dlq_copy(world:
     )
     assert world.depth(world.settings.dlq_url) == 1
     assert world.depth(world.settings.queue_url) == 0
+
+
+def test_two_failed_dumps_of_one_date_are_both_replayed_none_lost(world: World) -> None:
+    """Two keys of the same date (.sql and .sql.gz) armed for the same attempt number must
+    both reach the queue: a deduplicated send would let replay delete the letter of a dump
+    that never went back."""
+    keys = []
+    for gzip in (False, True):
+        ref = world.put_dump(day(1), gzip=gzip)
+        world.record(ref, DumpStatus.FAILED)
+        world.dead_letter(ref)
+        keys.append(ref.key)
+    assert world.depth(world.settings.dlq_url) == 2
+
+    result = replayer(world).run(None)
+
+    assert sorted(i.key or "" for i in result.items) == sorted(keys)
+    assert all(i.outcome == Outcome.SENT for i in result.items)
+    sent = world.drain(world.settings.queue_url)
+    assert sorted(m["key"] for m in sent) == sorted(keys)
+    assert len({m["_dedup"] for m in sent}) == 2
+    assert world.depth(world.settings.dlq_url) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from dumpflow.control.messages import failure_body
+from dumpflow.control.messages import failure_body, key_tag
 from dumpflow.control.state import DumpState
 
 MESSAGE_GROUP = "dumps"
@@ -33,6 +33,6 @@ class FailureQueue:
         if self.queue_url.endswith(".fifo"):
             kwargs["MessageGroupId"] = MESSAGE_GROUP
             kwargs["MessageDeduplicationId"] = (
-                f"failure-{state.dump_date:%Y%m%d}-{state.attempts}-{stage}"
+                f"failure-{state.dump_date:%Y%m%d}-{state.attempts}-{stage}-{key_tag(state.key)}"
             )
         self.sqs.send_message(**kwargs)

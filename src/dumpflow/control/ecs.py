@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from dumpflow.config import Settings
-from dumpflow.control.errors import RetryLater
+from dumpflow.control.errors import RetryLater, StartRejected
 from dumpflow.control.state import DumpState
 
 _RETRYABLE = frozenset({"ThrottlingException", "ServerException", "LimitExceededException"})
@@ -19,7 +19,7 @@ class EcsBusy(RetryLater):
     """ECS could not place the task now (throttled, capacity): retry later."""
 
 
-class EcsStartRejected(RuntimeError):
+class EcsStartRejected(StartRejected):
     """ECS refused the task for good (bad task definition, network settings)."""
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from dumpflow.control.errors import RetryLater
+from dumpflow.control.errors import RetryLater, StartRejected
 from dumpflow.control.state import DumpState
 
 FINAL_RUN_STATES = frozenset({"SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR"})
@@ -28,7 +28,7 @@ class GlueBusy(RetryLater):
     """Glue refused the start for now (throttled, concurrent-run limit): retry later."""
 
 
-class GlueStartRejected(RuntimeError):
+class GlueStartRejected(StartRejected):
     """Glue refused the start for good (job missing, bad arguments)."""
 
 

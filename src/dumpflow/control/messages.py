@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -131,6 +132,12 @@ def manifest_date(key: str) -> dt.date:
 
 def message_ref(message: DumpMessage, pattern: str) -> DumpRef:
     return dump_ref(message.bucket, message.key, message.etag, message.size, pattern)
+
+
+def key_tag(key: str) -> str:
+    """Eight hex digits of the key's SHA-256 for FIFO deduplication ids: two keys of one date
+    (``.sql`` and ``.sql.gz``) must never share an id, or SQS would drop the second message."""
+    return hashlib.sha256(key.encode()).hexdigest()[:8]
 
 
 def dump_body(ref: DumpRef) -> dict[str, str]:

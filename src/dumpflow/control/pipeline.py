@@ -13,10 +13,11 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 
 from dumpflow.control.context import ControlContext
-from dumpflow.control.ecs import EcsBusy, EcsStartRejected, TaskOutcome
-from dumpflow.control.glue import GlueBusy, GlueStartRejected
+from dumpflow.control.ecs import TaskOutcome
+from dumpflow.control.errors import RetryLater, StartRejected
 from dumpflow.control.state import (
     TERMINAL_STATUSES,
     DumpState,
@@ -36,6 +37,53 @@ CLAIMED_AT = "start_claimed_at"
 LEASE_REASON = "lease"
 MANIFEST_REASON = "manifest"
 _PUMP_ROUNDS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class _Stage:
+    """What differs between starting the load (Glue) and the transform (dbt on ECS)."""
+
+    status: DumpStatus  # the status the dump holds while the stage runs
+    name: str  # "load" | "transform": the stage named in errors and logs
+    refused_stage: str  # the FAILED stage when the service refuses the start for good
+    runner: str  # what is started, in messages
+    run: str  # what the started thing is called, in logs
+    run_field: str  # the DumpState field holding its id
+    since: str  # the timestamp after which a lost start's run was created
+    metric: str
+    start: Callable[[ControlContext, DumpState], str]
+    find: Callable[[ControlContext, DumpState, dt.datetime], str | None]
+
+
+def _find_glue_run(ctx: ControlContext, state: DumpState, since: dt.datetime) -> str | None:
+    run = ctx.glue.find_run(state, since)
+    return run.run_id if run else None
+
+
+LOAD = _Stage(
+    status=DumpStatus.LOADING,
+    name="load",
+    refused_stage="ingest",
+    runner="the load job",
+    run="Glue run",
+    run_field="glue_run_id",
+    since="loading_at",
+    metric="LoadsStarted",
+    start=lambda ctx, state: ctx.glue.start(state),
+    find=_find_glue_run,
+)
+TRANSFORM = _Stage(
+    status=DumpStatus.TRANSFORMING,
+    name="transform",
+    refused_stage="transform",
+    runner="the dbt task",
+    run="dbt task",
+    run_field="ecs_task_arn",
+    since="transforming_at",
+    metric="TransformsStarted",
+    start=lambda ctx, state: ctx.dbt.start(state),
+    find=lambda ctx, state, since: ctx.dbt.find_task(state, since),
+)
 
 
 def dump_fields(state: DumpState) -> dict[str, str]:
@@ -80,7 +128,7 @@ class Pipeline:
             if claimed is None:
                 self.store.release_lease(lease.run_id)
                 continue
-            if self._launch_glue(claimed):
+            if self._launch(LOAD, claimed):
                 return
         log.warning("pump stopped after %d rounds without settling", _PUMP_ROUNDS)
 
@@ -120,66 +168,45 @@ class Pipeline:
 
         return self.store.mutate(key, claim)
 
-    def _launch_glue(self, state: DumpState) -> bool:
-        """Start the load of a claimed dump; False when it failed for good (slot released)."""
+    def _launch(self, stage: _Stage, state: DumpState) -> bool:
+        """Start a claimed stage; False when it failed for good (the dump FAILED, slot freed)."""
         try:
-            run_id = self.ctx.glue.start(state)
-        except GlueBusy as exc:
-            self._unclaim(state, DumpStatus.LOADING, "load", str(exc))
+            run = stage.start(self.ctx, state)
+        except RetryLater as exc:
+            self._unclaim(stage, state, str(exc))
             raise
-        except GlueStartRejected as exc:
+        except StartRejected as exc:
             self.fail(
                 state,
-                {DumpStatus.LOADING},
-                stage="ingest",
+                {stage.status},
+                stage=stage.refused_stage,
                 status="START_REJECTED",
-                message=f"{state.key}: the load job could not be started: {exc}",
+                message=f"{state.key}: {stage.runner} could not be started: {exc}",
             )
             return False
-        self.store.amend(
-            state.key,
-            {DumpStatus.LOADING},
-            when=lambda s: s.glue_run_id is None,
-            glue_run_id=run_id,
-        )
-        self.ctx.telemetry.count("LoadsStarted")
-        log.info("started Glue run %s for %s", run_id, state.key, extra=dump_fields(state))
+        self._record_run(stage, state.key, run)
+        self.ctx.telemetry.count(stage.metric)
+        log.info("started %s %s for %s", stage.run, run, state.key, extra=dump_fields(state))
         return True
 
-    def _launch_dbt(self, state: DumpState) -> bool:
-        try:
-            task_arn = self.ctx.dbt.start(state)
-        except EcsBusy as exc:
-            self._unclaim(state, DumpStatus.TRANSFORMING, "transform", str(exc))
-            raise
-        except EcsStartRejected as exc:
-            self.fail(
-                state,
-                {DumpStatus.TRANSFORMING},
-                stage="transform",
-                status="START_REJECTED",
-                message=f"{state.key}: the dbt task could not be started: {exc}",
-            )
-            return False
-        self.store.amend(
-            state.key,
-            {DumpStatus.TRANSFORMING},
-            when=lambda s: s.ecs_task_arn is None,
-            ecs_task_arn=task_arn,
+    def _record_run(self, stage: _Stage, key: str, run: str) -> DumpState | None:
+        """Note the run id on the dump, unless one is noted already (first writer wins)."""
+        return self.store.amend(
+            key,
+            {stage.status},
+            when=lambda s: getattr(s, stage.run_field) is None,
+            **{stage.run_field: run},
         )
-        self.ctx.telemetry.count("TransformsStarted")
-        log.info("started dbt task %s for %s", task_arn, state.key, extra=dump_fields(state))
-        return True
 
-    def _unclaim(self, state: DumpState, status: DumpStatus, stage: str, message: str) -> None:
+    def _unclaim(self, stage: _Stage, state: DumpState, message: str) -> None:
         """The service refused the start, so nothing runs: let the next attempt start at once."""
         now = self.ctx.clock()
         self.store.amend(
             state.key,
-            {status},
+            {stage.status},
             when=lambda s: s.start_token == state.start_token,
             start_token=None,
-            last_error={"stage": stage, "message": f"retrying: {message}", "at": iso(now)},
+            last_error={"stage": stage.name, "message": f"retrying: {message}", "at": iso(now)},
         )
         self.ctx.telemetry.count("StartsThrottled")
         log.warning("start of %s refused for now: %s", state.key, message, extra=dump_fields(state))
@@ -202,16 +229,16 @@ class Pipeline:
                     holder.key,
                     extra=dump_fields(holder),
                 )
-                self._launch_glue(claimed)
+                self._launch(LOAD, claimed)
         elif holder.status is DumpStatus.LOADING and holder.glue_run_id is None:
             if self._start_abandoned(holder, now):
-                self._resume_load(holder)
+                self._resume(LOAD, holder)
         elif (
             holder.status is DumpStatus.TRANSFORMING
             and holder.ecs_task_arn is None
             and self._start_abandoned(holder, now)
         ):
-            self._resume_transform(holder)
+            self._resume(TRANSFORM, holder)
         return False
 
     @staticmethod
@@ -221,15 +248,15 @@ class Pipeline:
         claimed = state.at(CLAIMED_AT)
         return claimed is None or now - claimed >= START_GRACE
 
-    def _reclaim_start(self, state: DumpState, status: DumpStatus) -> DumpState | None:
+    def _reclaim_start(self, state: DumpState, stage: _Stage) -> DumpState | None:
         """Take over an abandoned start (one taker wins: the token must still be the old one)."""
         now = self.ctx.clock()
         token = uuid.uuid4().hex
 
         def take(current: DumpState) -> DumpState | None:
-            if current.status is not status or current.start_token != state.start_token:
+            if current.status is not stage.status or current.start_token != state.start_token:
                 return None
-            if current.glue_run_id if status is DumpStatus.LOADING else current.ecs_task_arn:
+            if getattr(current, stage.run_field) is not None:
                 return None
             return dataclasses.replace(
                 current, start_token=token, timestamps={**current.timestamps, CLAIMED_AT: iso(now)}
@@ -237,59 +264,30 @@ class Pipeline:
 
         return self.store.mutate(state.key, take)
 
-    def _resume_load(self, state: DumpState) -> None:
-        taken = self._reclaim_start(state, DumpStatus.LOADING)
+    def _resume(self, stage: _Stage, state: DumpState) -> None:
+        """Finish a start whose caller died: adopt the run the service has, else start one."""
+        taken = self._reclaim_start(state, stage)
         if taken is None:
             return
-        since = (taken.at("loading_at") or self.ctx.clock()) - CLOCK_SKEW
-        existing = self.ctx.glue.find_run(taken, since)
+        since = (taken.at(stage.since) or self.ctx.clock()) - CLOCK_SKEW
+        existing = stage.find(self.ctx, taken, since)
         if existing is not None:
-            self.store.amend(
-                taken.key,
-                {DumpStatus.LOADING},
-                when=lambda s: s.glue_run_id is None,
-                glue_run_id=existing.run_id,
-            )
+            self._record_run(stage, taken.key, existing)
             log.warning(
-                "recovered Glue run %s of %s (its start was not recorded)",
-                existing.run_id,
-                taken.key,
-                extra=dump_fields(taken),
-            )
-            return
-        log.warning(
-            "restarting the load of %s (its start never happened)",
-            taken.key,
-            extra=dump_fields(taken),
-        )
-        self._launch_glue(taken)
-
-    def _resume_transform(self, state: DumpState) -> None:
-        taken = self._reclaim_start(state, DumpStatus.TRANSFORMING)
-        if taken is None:
-            return
-        since = (taken.at("transforming_at") or self.ctx.clock()) - CLOCK_SKEW
-        existing = self.ctx.dbt.find_task(taken, since)
-        if existing is not None:
-            self.store.amend(
-                taken.key,
-                {DumpStatus.TRANSFORMING},
-                when=lambda s: s.ecs_task_arn is None,
-                ecs_task_arn=existing,
-            )
-            log.warning(
-                "recovered dbt task %s of %s (its start was not recorded)",
+                "recovered %s %s of %s (its start was not recorded)",
+                stage.run,
                 existing,
                 taken.key,
                 extra=dump_fields(taken),
             )
             return
         log.warning(
-            "restarting the transform of %s (its start never happened)",
+            "restarting the %s of %s (its start never happened)",
+            stage.name,
             taken.key,
             extra=dump_fields(taken),
         )
-        self._launch_dbt(taken)
+        self._launch(stage, taken)
 
     # ----- endings --------------------------------------------------------------------------
 
@@ -333,7 +331,7 @@ class Pipeline:
             return
         if moved.load_seconds is not None:
             self.ctx.telemetry.seconds("LoadSeconds", moved.load_seconds)
-        self._launch_dbt(moved)
+        self._launch(TRANSFORM, moved)
 
     def transform_finished(self, state: DumpState, outcome: TaskOutcome) -> None:
         """dbt ended: exit 0 archives, advances the watermark and succeeds; else it fails."""

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from dumpflow.control.messages import key_tag
 from dumpflow.dumps import DumpRef
 
 if TYPE_CHECKING:
@@ -27,8 +28,10 @@ class Enqueued:
 
 
 def deduplication_id(mode: Mode, dump: DumpRef, attempt: int) -> str:
-    """``<mode>-<yyyymmdd>-<attempt>``: a new attempt is never swallowed by FIFO dedup."""
-    return f"{mode}-{dump.dump_date:%Y%m%d}-{attempt}"
+    """``<mode>-<yyyymmdd>-<attempt>-<key tag>``: a new attempt, or another key of the same
+    date, is never swallowed by FIFO dedup (a swallowed send would let replay delete the
+    dump's only DLQ letter)."""
+    return f"{mode}-{dump.dump_date:%Y%m%d}-{attempt}-{key_tag(dump.key)}"
 
 
 def message_body(
