@@ -1,4 +1,4 @@
-"""AWS Glue (Python shell) entry script: load one dump into Aurora with dumpflow's loader.
+"""Glue job (`glueetl`, Glue 5.0) entry script: load one dump into Aurora with the loader.
 
 Job arguments (docs/ARCHITECTURE.md): ``--dump_bucket``, ``--dump_key``, ``--dump_date``,
 ``--target_schema``, optional ``--expected_sha256``, and the job defaults ``--secret_arn``,
