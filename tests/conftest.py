@@ -6,11 +6,11 @@ import os
 import uuid
 from collections.abc import Iterator
 
-import pymysql
 import pytest
 
 from dumpflow.db import Dsn
 from dumpflow.local.mariadb import mariadb_server
+from mariadb_schemas import drop_schemas_containing
 
 
 @pytest.fixture(scope="session")
@@ -34,14 +34,5 @@ def schema_factory(mariadb_dsn: Dsn) -> Iterator[object]:
         return name
 
     yield make
-    conn = pymysql.connect(**mariadb_dsn.connect_kwargs())
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SHOW DATABASES")
-            existing = {row[0] for row in cur.fetchall()}
-            for name in created:
-                for candidate in existing:
-                    if candidate == name or candidate.startswith(name + "__"):
-                        cur.execute(f"DROP DATABASE IF EXISTS `{candidate}`")
-    finally:
-        conn.close()
+    for name in created:
+        drop_schemas_containing(mariadb_dsn, name)

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
-import pymysql
 import pytest
 
 from dumpflow.db import Dsn
+from mariadb_schemas import drop_schemas_containing
 
 RUNNER_PATH = Path(__file__).resolve().parents[2] / "dbt_task" / "runner.py"
 
@@ -28,21 +28,9 @@ def runner() -> ModuleType:
     return module
 
 
-def drop_suffixed_schemas(dsn: Dsn, suffix: str) -> None:
-    conn = pymysql.connect(**dsn.connect_kwargs())
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SHOW DATABASES")
-            for (name,) in cur.fetchall():
-                if name.endswith(suffix):
-                    cur.execute(f"DROP DATABASE `{name}`")
-    finally:
-        conn.close()
-
-
 @pytest.fixture(scope="module")
 def warehouse_suffix(mariadb_dsn: Dsn) -> Iterator[str]:
     """A DBT_SCHEMA_SUFFIX of our own (staging<s>, silver<s>, gold<s>, seeds<s>), dropped after."""
     suffix = f"_t{uuid.uuid4().hex[:10]}"
     yield suffix
-    drop_suffixed_schemas(mariadb_dsn, suffix)
+    drop_schemas_containing(mariadb_dsn, suffix)

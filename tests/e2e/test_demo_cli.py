@@ -9,24 +9,12 @@ import sys
 import uuid
 from pathlib import Path
 
-import pymysql
 import pytest
 
 from dumpflow.db import Dsn
+from mariadb_schemas import drop_schemas_containing
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.slow]
-
-
-def _drop_schemas(dsn: Dsn, suffix: str) -> None:
-    conn = pymysql.connect(**dsn.connect_kwargs())
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SHOW DATABASES")
-            for (name,) in cur.fetchall():
-                if name.endswith(suffix) or name.endswith(f"{suffix}__previous"):
-                    cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-    finally:
-        conn.close()
 
 
 def test_demo_json_reports_every_step_and_exits_0(mariadb_dsn: Dsn, tmp_path: Path) -> None:
@@ -40,7 +28,7 @@ def test_demo_json_reports_every_step_and_exits_0(mariadb_dsn: Dsn, tmp_path: Pa
             command, capture_output=True, text=True, timeout=600, env=dict(os.environ), check=False
         )
     finally:
-        _drop_schemas(mariadb_dsn, suffix)
+        drop_schemas_containing(mariadb_dsn, suffix)
     assert done.returncode == 0, done.stderr[-3000:]
     document = json.loads(done.stdout)
     assert document["ok"] is True and document["failed_step"] is None

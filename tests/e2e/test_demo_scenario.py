@@ -17,6 +17,7 @@ from dumpflow.dumps import dump_key_for
 from dumpflow.local.demo_stack import DemoLayout, DemoRuntime, demo_runtime
 from dumpflow.local.scenario import DemoScenario, ScenarioResult
 from dumpflow.sample.restore import restore_with_client
+from mariadb_schemas import drop_schemas_containing
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.slow]
 
@@ -34,18 +35,6 @@ class Played:
         state = self.store.get(key)
         assert state is not None, f"no state for {key}"
         return state.status
-
-
-def _drop_schemas(dsn: Dsn, suffix: str) -> None:
-    conn = pymysql.connect(**dsn.connect_kwargs())
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SHOW DATABASES")
-            for (name,) in cur.fetchall():
-                if name.endswith(suffix) or name.endswith(f"{suffix}__previous"):
-                    cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-    finally:
-        conn.close()
 
 
 def _query(dsn: Dsn, sql: str) -> list[tuple]:
@@ -73,7 +62,7 @@ def played(mariadb_dsn: Dsn, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             store = StateStore(runtime.settings.table, client=runtime.stack.client("dynamodb"))
             yield Played(runtime, scenario, result, store)
     finally:
-        _drop_schemas(mariadb_dsn, suffix)
+        drop_schemas_containing(mariadb_dsn, suffix)
 
 
 def test_every_step_ends_as_listed(played: Played) -> None:

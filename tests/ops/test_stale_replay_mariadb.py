@@ -22,6 +22,7 @@ from dumpflow.db import Dsn
 from dumpflow.dumps import dump_key_for, manifest_key_for, today_jst
 from dumpflow.local.demo_stack import DemoLayout, DemoRuntime, demo_runtime
 from dumpflow.sample import write_sample_dumps
+from mariadb_schemas import drop_schemas_containing
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.slow]
 
@@ -77,15 +78,7 @@ def runtime(mariadb_dsn: Dsn) -> Iterator[DemoRuntime]:
         with demo_runtime(layout, mariadb_dsn, output=io.StringIO()) as started:
             yield started
     finally:
-        conn = pymysql.connect(**mariadb_dsn.connect_kwargs())
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SHOW DATABASES")
-                for (name,) in cur.fetchall():
-                    if suffix in name:
-                        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        finally:
-            conn.close()
+        drop_schemas_containing(mariadb_dsn, suffix)
 
 
 def upload(runtime: DemoRuntime, key: str, path: Path) -> None:
