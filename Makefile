@@ -12,7 +12,7 @@ ENV ?= dev
 AWS_DEFAULT_REGION ?= ap-northeast-1
 export AWS_DEFAULT_REGION
 
-.PHONY: install sam-install test lint typecheck template-check sam-build demo clean deploy mariadb
+.PHONY: install sam-install test lint typecheck template-check sam-build demo clean deploy mariadb mysql-server
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -46,6 +46,17 @@ mariadb:
 	  || start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd \
 	  || echo "MariaDB is not running; tests will start a throw-away server"
 
+# A real MySQL server (the production engine family) on 127.0.0.1:$(MYSQL_PORT), from a Debian
+# sid chroot cached in $(MYSQL_ROOT) (scripts/mysql-server; needs root the first time).
+MYSQL_ROOT ?= /var/cache/dumpflow/mysql-sid
+MYSQL_PORT ?= 3307
+export DUMPFLOW_MYSQL_ROOT := $(MYSQL_ROOT)
+export DUMPFLOW_MYSQL_PORT := $(MYSQL_PORT)
+export DUMPFLOW_MYSQL_DSN ?= mysql://root@127.0.0.1:$(MYSQL_PORT)
+
+mysql-server:
+	scripts/mysql-server start
+
 lint: install
 	$(BIN)/ruff check src tests dbt_task glue benchmarks
 	$(BIN)/ruff format --check src tests dbt_task glue benchmarks
@@ -65,7 +76,7 @@ sam-build: sam-install
 	SAM_CLI_TELEMETRY=0 PYTHON=$(CURDIR)/$(SAM_BIN)/python $(SAM_BIN)/sam build \
 	  --region $(AWS_DEFAULT_REGION) --build-dir $(SAM_BUILD_DIR)
 
-test: install sam-install lint typecheck template-check
+test: install sam-install mysql-server lint typecheck template-check
 	$(BIN)/pytest
 
 # Publishes the dbt image and the Glue loader package, then sam build && sam deploy
