@@ -194,7 +194,10 @@ def parse_config(data: object, source: str) -> GateConfig:
     version = data.get("version")
     if isinstance(version, bool) or version != CONFIG_VERSION:
         problems.add("version", f"must be {CONFIG_VERSION} (got {version!r})")
-    builtin = {key: (value, f"defaults.{key}") for key, value in BUILTIN_DEFAULTS.items()}
+    builtin = {
+        key: (_check_value(key, value, f"defaults.{key}", problems), f"defaults.{key}")
+        for key, value in BUILTIN_DEFAULTS.items()
+    }
     defaults = _section(data.get("defaults"), "defaults", builtin, problems)
     tables_raw = data.get("tables")
     rules: dict[str, TableRule] = {}
