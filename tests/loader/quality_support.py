@@ -44,7 +44,6 @@ UNIQUE = {
 }
 
 
-
 def unique_value(table: str, index: int) -> object:
     if table == "movings":
         return dt.date(2026, 1, 1) + dt.timedelta(days=index)
@@ -59,9 +58,7 @@ def gate_config(overrides: Mapping[str, object] | None = None, **defaults: objec
     """A validated config for the five required tables, with per-table overrides."""
     tables: dict[str, object] = {table: {} for table in REQUIRED}
     tables.update(overrides or {})
-    return parse_config(
-        {"version": 1, "defaults": dict(defaults), "tables": tables}, "test config"
-    )
+    return parse_config({"version": 1, "defaults": dict(defaults), "tables": tables}, "test config")
 
 
 @contextmanager
@@ -112,4 +109,3 @@ def build_schema(
                 )
         for statement in alter:
             cur.execute(statement.format(schema=quote(schema)))
-

@@ -74,13 +74,17 @@ def test_columns_come_from_the_sources_file_with_declared_types(tmp_path: Path) 
     [
         ("version: 2\n", "expected a mapping with a 'sources' list"),
         ("sources: [{tables: [{name: rooms}, {name: rooms}]}]\n", "listed twice"),
-        ("sources: [{tables: [{name: rooms, columns: [{name: id}, {name: ID}]}]}]\n",
-         "rooms.ID is listed twice"),
+        (
+            "sources: [{tables: [{name: rooms, columns: [{name: id}, {name: ID}]}]}]\n",
+            "rooms.ID is listed twice",
+        ),
         ("sources: [{tables: [{name: '{{ var(\"t\") }}'}]}]\n", "Jinja expression"),
         ("sources: [{tables: [{columns: [{name: id}]}]}]\n", "expected a non-empty name"),
         ("sources: [{tables: [{name: rooms, columns: [id]}]}]\n", "columns[0]: expected a mapping"),
-        ("sources: [{tables: [{name: rooms, columns: [{name: id, data_type: 3}]}]}]\n",
-         "data_type"),
+        (
+            "sources: [{tables: [{name: rooms, columns: [{name: id, data_type: 3}]}]}]\n",
+            "data_type",
+        ),
         ("sources: [{tables: {name: rooms\n", "cannot read the dbt sources"),
     ],
 )
@@ -98,10 +102,13 @@ def test_the_shipped_list_round_trips(tmp_path: Path) -> None:
     out.write_text(render_dbt_columns(columns))
     assert load_dbt_columns(out) == columns
     assert list(json.loads(out.read_text())["tables"]["rooms"]) == [
-        "id", "apartment_id", "rent", "updated_at"
+        "id",
+        "apartment_id",
+        "rent",
+        "updated_at",
     ]  # the sources' order
     out.write_text('{"tables": ["rooms"]}')
-    with pytest.raises(DbtColumnsError, match="dbt_columns.json"):
+    with pytest.raises(DbtColumnsError, match=r"dbt_columns\.json"):
         load_dbt_columns(out)
 
 

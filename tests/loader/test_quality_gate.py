@@ -88,8 +88,14 @@ def test_a_good_dump_passes_every_check(db_server: DbServer, names, previous: st
     assert result.passed and result.verdict == "pass", result.failures + result.warnings
     kinds = {(c.check, c.table) for c in result.checks}
     for table in REQUIRED:
-        for check in ("freshness", "manifest_agreement", "content_progress", "row_count",
-                      "schema_drift", "dbt_columns"):
+        for check in (
+            "freshness",
+            "manifest_agreement",
+            "content_progress",
+            "row_count",
+            "schema_drift",
+            "dbt_columns",
+        ):
             assert (check, table) in kinds
     assert only(result, "freshness", "rooms").value == "2026-11-24T20:15:00+09:00"
     assert only(result, "freshness", "rooms").limit == "2026-11-24T12:00:00+09:00"
@@ -109,18 +115,31 @@ def test_content_older_than_36_hours_before_the_days_end_is_stale(
     build_schema(db_server.dsn, stale, {"rooms": stamps(just_too_old)})
     build_schema(db_server.dsn, edge, {"rooms": stamps(at_the_limit)})
 
-    result = gate(db_server, stale, previous,
-                  manifest=manifest_for({**dict.fromkeys(REQUIRED, FRESH), "rooms": just_too_old}))
+    result = gate(
+        db_server,
+        stale,
+        previous,
+        manifest=manifest_for({**dict.fromkeys(REQUIRED, FRESH), "rooms": just_too_old}),
+    )
     assert failed(result) == {("freshness", "rooms")}
     check = only(result, "freshness", "rooms")
     assert check.reason == "stale content" and check.setting == "defaults.freshness_hours"
-    for part in ("rooms", "2026-11-24T11:59:59+09:00", "2026-11-24T12:00:00+09:00",
-                 "defaults.freshness_hours", "36 h"):
+    for part in (
+        "rooms",
+        "2026-11-24T11:59:59+09:00",
+        "2026-11-24T12:00:00+09:00",
+        "defaults.freshness_hours",
+        "36 h",
+    ):
         assert part in check.message
     assert "stale content (rooms)" in result.summary()
 
-    result = gate(db_server, edge, previous,
-                  manifest=manifest_for({**dict.fromkeys(REQUIRED, FRESH), "rooms": at_the_limit}))
+    result = gate(
+        db_server,
+        edge,
+        previous,
+        manifest=manifest_for({**dict.fromkeys(REQUIRED, FRESH), "rooms": at_the_limit}),
+    )
     assert result.passed, result.failures
 
 
@@ -135,14 +154,18 @@ def test_a_tables_own_freshness_setting_overrides_the_default(
     relaxed = gate_config({"apartments": {"freshness_hours": 72}})
     assert gate(db_server, shadow, previous, manifest=manifest, config=relaxed).passed
     strict = gate_config({"apartments": {"freshness_hours": 12}})
-    check = only(gate(db_server, shadow, previous, manifest=manifest, config=strict),
-                 "freshness", "apartments")
+    check = only(
+        gate(db_server, shadow, previous, manifest=manifest, config=strict),
+        "freshness",
+        "apartments",
+    )
     assert check.verdict == "fail" and check.setting == "tables.apartments.freshness_hours"
     assert "tables.apartments.freshness_hours 12 h" in check.message
     off = gate_config({"apartments": {"freshness_hours": None}})
     result = gate(db_server, shadow, previous, manifest=manifest, config=off)
-    assert result.passed and not [c for c in result.checks
-                                  if c.check == "freshness" and c.table == "apartments"]
+    assert result.passed and not [
+        c for c in result.checks if c.check == "freshness" and c.table == "apartments"
+    ]
 
 
 def test_a_table_without_any_usable_timestamp_is_stale(
@@ -185,8 +208,11 @@ def test_the_manifest_must_agree_with_the_data_to_the_second(
 @pytest.mark.parametrize(
     ("manifest", "table", "words"),
     [
-        ({**FRESH_MANIFEST, "m_media": "2026-11-24T20:15:00+09:00"}, "m_media",
-         "which the dump does not hold"),
+        (
+            {**FRESH_MANIFEST, "m_media": "2026-11-24T20:15:00+09:00"},
+            "m_media",
+            "which the dump does not hold",
+        ),
         ({**FRESH_MANIFEST, "rooms": "2026-11-24T20:15:00"}, "rooms", "no UTC offset"),
         ({**FRESH_MANIFEST, "rooms": 1764000000}, "rooms", "expected an ISO timestamp string"),
         ({**FRESH_MANIFEST, "rooms": "yesterday"}, "rooms", "not an ISO 8601 timestamp"),
@@ -249,7 +275,11 @@ def test_a_table_may_shrink_by_at_most_its_share(db_server: DbServer, names) -> 
     assert result.passed and only(result, "row_count", "tenants").limit == 5
     none_may_go = gate_config(max_shrink_share=0)
     check = only(gate(db_server, edge, published, config=none_may_go), "row_count", "tenants")
-    assert check.verdict == "fail" and check.limit == 10 and check.setting == "defaults.max_shrink_share"
+    assert (
+        check.verdict == "fail"
+        and check.limit == 10
+        and check.setting == "defaults.max_shrink_share"
+    )
 
 
 def test_a_table_that_vanishes_fails_whatever_the_share(
@@ -266,24 +296,35 @@ def test_a_table_that_vanishes_fails_whatever_the_share(
         assert check.verdict == "fail" and check.reason == "table vanished"
         assert f"inquiries {shown}" in check.message and "had 10 rows" in check.message
     result = gate(db_server, missing, previous, manifest=manifest)
-    assert {("freshness", "inquiries"), ("row_count", "inquiries"), ("dbt_columns", "inquiries"),
-            ("schema_drift", "inquiries")} <= failed(result)
+    assert {
+        ("freshness", "inquiries"),
+        ("row_count", "inquiries"),
+        ("dbt_columns", "inquiries"),
+        ("schema_drift", "inquiries"),
+    } <= failed(result)
 
 
 def test_schema_drift_fails_only_for_columns_dbt_reads(
     db_server: DbServer, names, previous: str
 ) -> None:
     shadow = names()
-    build_schema(db_server.dsn, shadow, alter=[
-        "ALTER TABLE {schema}.rooms DROP COLUMN rent",  # dbt reads it
-        "ALTER TABLE {schema}.rooms DROP COLUMN bed_type",  # dbt does not
-        "ALTER TABLE {schema}.tenants MODIFY status VARCHAR(8)",  # dbt reads it
-        "ALTER TABLE {schema}.movings MODIFY administrative_fee BIGINT",  # dbt does not
-        "ALTER TABLE {schema}.apartments ADD COLUMN note TEXT",
-    ])
+    build_schema(
+        db_server.dsn,
+        shadow,
+        alter=[
+            "ALTER TABLE {schema}.rooms DROP COLUMN rent",  # dbt reads it
+            "ALTER TABLE {schema}.rooms DROP COLUMN bed_type",  # dbt does not
+            "ALTER TABLE {schema}.tenants MODIFY status VARCHAR(8)",  # dbt reads it
+            "ALTER TABLE {schema}.movings MODIFY administrative_fee BIGINT",  # dbt does not
+            "ALTER TABLE {schema}.apartments ADD COLUMN note TEXT",
+        ],
+    )
     result = gate(db_server, shadow, previous)
-    assert failed(result) == {("schema_drift", "rooms"), ("schema_drift", "tenants"),
-                              ("dbt_columns", "rooms")}
+    assert failed(result) == {
+        ("schema_drift", "rooms"),
+        ("schema_drift", "tenants"),
+        ("dbt_columns", "rooms"),
+    }
     rooms = only(result, "schema_drift", "rooms")
     assert "removed: rent, bed_type" in str(rooms.value) and "dbt reads rent" in rooms.message
     assert "bed_type" not in rooms.message.split("dbt reads")[1]
@@ -305,19 +346,35 @@ def test_additive_changes_and_new_tables_pass_with_a_warning(
     db_server: DbServer, names, previous: str
 ) -> None:
     shadow = names()
-    build_schema(db_server.dsn, shadow, tables=[*REQUIRED, "m_media"], alter=[
-        "ALTER TABLE {schema}.rooms ADD COLUMN view_count INT",
-    ])
+    build_schema(
+        db_server.dsn,
+        shadow,
+        tables=[*REQUIRED, "m_media"],
+        alter=[
+            "ALTER TABLE {schema}.rooms ADD COLUMN view_count INT",
+        ],
+    )
     result = gate(db_server, shadow, previous)
     assert result.passed and result.verdict == "warn"
-    assert {(c.check, c.table) for c in result.warnings} == {("schema_drift", "rooms"),
-                                                              ("schema_drift", "m_media")}
-    assert {(d.table, d.change) for d in result.drift} == {("rooms", "added"),
-                                                           ("m_media", "table_added")}
-    removed_back = gate(db_server, previous, shadow, manifest=manifest_for(
-        dict.fromkeys(REQUIRED, EARLIER)), dump_date=DUMP_DATE - dt.timedelta(days=1))
-    assert {(d.table, d.change) for d in removed_back.drift} == {("rooms", "removed"),
-                                                                 ("m_media", "table_removed")}
+    assert {(c.check, c.table) for c in result.warnings} == {
+        ("schema_drift", "rooms"),
+        ("schema_drift", "m_media"),
+    }
+    assert {(d.table, d.change) for d in result.drift} == {
+        ("rooms", "added"),
+        ("m_media", "table_added"),
+    }
+    removed_back = gate(
+        db_server,
+        previous,
+        shadow,
+        manifest=manifest_for(dict.fromkeys(REQUIRED, EARLIER)),
+        dump_date=DUMP_DATE - dt.timedelta(days=1),
+    )
+    assert {(d.table, d.change) for d in removed_back.drift} == {
+        ("rooms", "removed"),
+        ("m_media", "table_removed"),
+    }
     assert only(removed_back, "schema_drift", "m_media").verdict == "warn"  # dbt does not read it
 
 
@@ -345,7 +402,10 @@ def test_columns_dbt_reads_must_exist_even_without_a_previous_load(
     assert check.verdict == "fail" and "status is tinyint" in check.message
     assert "declared varchar(8)" in check.message
     matching = {**DBT_COLUMNS, "tenants": {"id": "INT", "updated_at": "datetime"}}
-    assert only(gate(db_server, shadow, None, dbt=matching), "dbt_columns", "tenants").verdict == "pass"
+    assert (
+        only(gate(db_server, shadow, None, dbt=matching), "dbt_columns", "tenants").verdict
+        == "pass"
+    )
 
 
 def test_without_a_previous_load_the_progress_and_drift_checks_pass(
@@ -374,9 +434,15 @@ def test_timestamp_columns_are_read_in_jst_and_the_session_zone_is_restored(
     with connect(db_server.dsn) as conn:
         with conn.cursor() as cur:
             cur.execute("SET SESSION time_zone = '-07:00'")
-        result = run_gate(conn, shadow_schema=shadow, published_schema=previous,
-                          dump_date=DUMP_DATE, manifest_max_updated_at=FRESH_MANIFEST,
-                          config=gate_config(), dbt_columns=DBT_COLUMNS)
+        result = run_gate(
+            conn,
+            shadow_schema=shadow,
+            published_schema=previous,
+            dump_date=DUMP_DATE,
+            manifest_max_updated_at=FRESH_MANIFEST,
+            config=gate_config(),
+            dbt_columns=DBT_COLUMNS,
+        )
         with conn.cursor() as cur:
             cur.execute("SELECT @@session.time_zone")
             assert cur.fetchone()[0] == "-07:00"

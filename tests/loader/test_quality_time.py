@@ -43,8 +43,13 @@ def schema(newest: dt.datetime | None, rows: int = 10) -> SchemaFacts:
     return SchemaFacts("s", {"rooms": facts})
 
 
-def inputs(day: dt.date, shadow: SchemaFacts, previous: SchemaFacts | None = None,
-           manifest: object = None, **config: object) -> GateInputs:
+def inputs(
+    day: dt.date,
+    shadow: SchemaFacts,
+    previous: SchemaFacts | None = None,
+    manifest: object = None,
+    **config: object,
+) -> GateInputs:
     rules = {"rooms": config.pop("rooms", {})}
     settings = parse_config({"version": 1, "defaults": config, "tables": rules}, "test")
     return GateInputs(day, shadow, previous, manifest, settings, {})
@@ -58,7 +63,9 @@ def test_the_business_day_ends_at_midnight_jst() -> None:
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
-@given(day=dates, hours=st.floats(min_value=0.001, max_value=2000), shift=st.integers(-10**7, 10**7))
+@given(
+    day=dates, hours=st.floats(min_value=0.001, max_value=2000), shift=st.integers(-(10**7), 10**7)
+)
 @example(day=dt.date(2026, 11, 25), hours=36, shift=0)
 @example(day=dt.date(2026, 11, 25), hours=36, shift=-1)
 def test_content_is_stale_exactly_when_older_than_the_limit(
@@ -127,8 +134,12 @@ def test_rows_shrink_too_much_exactly_when_more_than_the_share_went(
 ) -> None:
     share = float(str(percent))
     result = progress_checks(
-        inputs(dt.date(2026, 11, 25), schema(None, current), schema(None, previous),
-               max_shrink_share=share)
+        inputs(
+            dt.date(2026, 11, 25),
+            schema(None, current),
+            schema(None, previous),
+            max_shrink_share=share,
+        )
     )
     (row_check,) = [c for c in result if c.check == "row_count"]
     exact = Fraction(str(share))
