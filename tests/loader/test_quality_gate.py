@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 
 import pytest
 
@@ -24,6 +25,7 @@ from loader.quality_support import (
     gate_config,
     stamps,
 )
+from mariadb_schemas import drop_schemas_containing
 
 MISSING = object()
 
@@ -73,17 +75,29 @@ def names(server_schema_factory: Callable[[str], str]) -> Callable[[], str]:
     return lambda: server_schema_factory("qgate")
 
 
+@pytest.fixture(scope="module")
+def shared(db_server: DbServer) -> Iterator[tuple[str, str]]:
+    """Built once per engine, never changed by a test: the published load of the day before
+    (every newest change a day earlier) and a good shadow for the dump date."""
+    fragment = f"qgshared_{uuid.uuid4().hex[:10]}"
+    build_schema(db_server.dsn, f"{fragment}_prev", newest=EARLIER)
+    build_schema(db_server.dsn, f"{fragment}_good")
+    yield f"{fragment}_prev", f"{fragment}_good"
+    drop_schemas_containing(db_server.dsn, fragment)
+
+
 @pytest.fixture()
-def previous(db_server: DbServer, names: Callable[[], str]) -> str:
-    """The published load of the day before: every table's newest change a day earlier."""
-    name = names()
-    build_schema(db_server.dsn, name, newest=EARLIER)
-    return name
+def previous(shared: tuple[str, str]) -> str:
+    return shared[0]
 
 
-def test_a_good_dump_passes_every_check(db_server: DbServer, names, previous: str) -> None:
-    shadow = names()
-    build_schema(db_server.dsn, shadow)
+@pytest.fixture()
+def good(shared: tuple[str, str]) -> str:
+    return shared[1]
+
+
+def test_a_good_dump_passes_every_check(db_server: DbServer, previous: str, good: str) -> None:
+    shadow = good
     result = gate(db_server, shadow, previous)
     assert result.passed and result.verdict == "pass", result.failures + result.warnings
     kinds = {(c.check, c.table) for c in result.checks}
@@ -184,10 +198,9 @@ def test_a_table_without_any_usable_timestamp_is_stale(
 
 
 def test_the_manifest_must_agree_with_the_data_to_the_second(
-    db_server: DbServer, names, previous: str
+    db_server: DbServer, previous: str, good: str
 ) -> None:
-    shadow = names()
-    build_schema(db_server.dsn, shadow)
+    shadow = good
     same_instant = {
         **FRESH_MANIFEST,
         "rooms": "2026-11-24T11:15:00Z",  # 20:15 JST written in UTC
@@ -220,20 +233,18 @@ def test_the_manifest_must_agree_with_the_data_to_the_second(
     ],
 )
 def test_a_manifest_that_does_not_describe_the_dump_fails(
-    db_server: DbServer, names, previous: str, manifest: object, table: str, words: str
+    db_server: DbServer, previous: str, good: str, manifest: object, table: str, words: str
 ) -> None:
-    shadow = names()
-    build_schema(db_server.dsn, shadow)
+    shadow = good
     result = gate(db_server, shadow, previous, manifest=manifest)
     assert failed(result) == {("manifest_agreement", table)}
     assert words in only(result, "manifest_agreement", table).message
 
 
 def test_without_manifest_freshness_the_gate_warns_and_still_judges_the_data(
-    db_server: DbServer, names, previous: str
+    db_server: DbServer, previous: str, good: str
 ) -> None:
-    shadow = names()
-    build_schema(db_server.dsn, shadow)
+    shadow = good
     result = gate(db_server, shadow, previous, manifest=None)
     assert result.passed and result.verdict == "warn"
     assert only(result, "manifest_agreement", "*").verdict == "warn"
@@ -409,10 +420,9 @@ def test_columns_dbt_reads_must_exist_even_without_a_previous_load(
 
 
 def test_without_a_previous_load_the_progress_and_drift_checks_pass(
-    db_server: DbServer, names
+    db_server: DbServer, names, good: str
 ) -> None:
-    shadow, empty = names(), names()
-    build_schema(db_server.dsn, shadow)
+    shadow, empty = good, names()
     build_schema(db_server.dsn, empty, tables=[])
     for published in (None, empty, names()):  # none, an empty schema, a schema never created
         result = gate(db_server, shadow, published)
