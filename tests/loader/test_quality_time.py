@@ -18,15 +18,11 @@ from dumpflow.loader.quality.business_time import (
     parse_manifest_timestamp,
     to_second,
 )
-from dumpflow.loader.quality.checks import (
-    GateInputs,
-    freshness_checks,
-    manifest_checks,
-    min_allowed_rows,
-    progress_checks,
-)
 from dumpflow.loader.quality.config import parse_config
 from dumpflow.loader.quality.facts import Column, SchemaFacts, TableFacts
+from dumpflow.loader.quality.freshness import freshness_checks, manifest_checks
+from dumpflow.loader.quality.inputs import GateInputs
+from dumpflow.loader.quality.progress import min_allowed_rows, progress_checks
 
 EXAMPLES = 600 if os.environ.get("DUMPFLOW_DEEP_TESTS") else 60
 DATETIME = Column("updated_at", "datetime", "datetime")

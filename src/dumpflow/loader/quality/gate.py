@@ -8,16 +8,9 @@ import time
 
 import pymysql
 
-from dumpflow.loader.quality.checks import (
-    GateInputs,
-    dbt_column_checks,
-    drift_checks,
-    freshness_checks,
-    manifest_checks,
-    progress_checks,
-)
 from dumpflow.loader.quality.config import GateConfig
 from dumpflow.loader.quality.dbt_columns import DbtColumns
+from dumpflow.loader.quality.drift import dbt_column_checks, drift_checks
 from dumpflow.loader.quality.facts import (
     DbConnection,
     SchemaFacts,
@@ -26,6 +19,9 @@ from dumpflow.loader.quality.facts import (
     read_columns,
     schema_exists,
 )
+from dumpflow.loader.quality.freshness import freshness_checks, manifest_checks
+from dumpflow.loader.quality.inputs import GateInputs
+from dumpflow.loader.quality.progress import progress_checks
 from dumpflow.loader.quality.result import GateResult
 
 log = logging.getLogger(__name__)

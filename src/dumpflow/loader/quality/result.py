@@ -33,6 +33,21 @@ class Check:
     reason: str | None = None
     setting: str | None = None
 
+    @classmethod
+    def make(
+        cls,
+        verdict: Verdict,
+        check: str,
+        table: str,
+        message: str,
+        *,
+        value: Scalar = None,
+        limit: Scalar = None,
+        reason: str | None = None,
+        setting: str | None = None,
+    ) -> Check:
+        return cls(check, table, value, limit, verdict, message, reason, setting)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "check": self.check,
