@@ -6,7 +6,9 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
+import pymysql
 import pytest
 
 from db_servers import DbServer
@@ -465,3 +467,64 @@ def test_timestamp_columns_are_read_in_jst_and_the_session_zone_is_restored(
 def test_a_missing_shadow_schema_is_an_error_not_a_verdict(db_server: DbServer, names) -> None:
     with pytest.raises(GateError, match="does not exist"):
         gate(db_server, names(), None)
+
+
+class FailingCursor:
+    """A real cursor that raises a server error on the statements a test names."""
+
+    def __init__(self, cursor: Any, fail_on: str) -> None:
+        self.cursor, self.fail_on = cursor, fail_on
+
+    def execute(self, sql: str, args: Any = None) -> Any:
+        if self.fail_on in sql:
+            raise pymysql.err.OperationalError(2013, "Lost connection to server during query")
+        return self.cursor.execute(sql, args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.cursor, name)
+
+
+class FailingConnection:
+    def __init__(self, conn: Any, fail_on: str) -> None:
+        self.conn, self.fail_on = conn, fail_on
+
+    def cursor(self) -> FailingCursor:
+        return FailingCursor(self.conn.cursor(), self.fail_on)
+
+
+@pytest.mark.parametrize("fail_on", ["information_schema.COLUMNS", "COUNT(*)", "MAX("])
+def test_a_database_error_is_a_gate_error_and_the_session_zone_is_restored(
+    db_server: DbServer, previous: str, good: str, fail_on: str
+) -> None:
+    with connect(db_server.dsn) as conn:
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION time_zone = '+01:00'")
+        with pytest.raises(GateError) as caught:
+            run_gate(
+                FailingConnection(conn, fail_on),
+                shadow_schema=good,
+                published_schema=previous,
+                dump_date=DUMP_DATE,
+                manifest_max_updated_at=FRESH_MANIFEST,
+                config=gate_config(),
+                dbt_columns=DBT_COLUMNS,
+            )
+        assert good in str(caught.value) and "Lost connection" in str(caught.value)
+        with conn.cursor() as cur:
+            cur.execute("SELECT @@session.time_zone")
+            assert cur.fetchone()[0] == "+01:00"
+
+
+def test_the_gate_only_reads(db_server: DbServer, names, previous: str) -> None:
+    shadow = names()
+    build_schema(db_server.dsn, shadow, alter=["ALTER TABLE {schema}.rooms DROP COLUMN rent"])
+
+    def state() -> list[tuple[Any, ...]]:
+        with connect(db_server.dsn) as conn, conn.cursor() as cur:
+            tables = ", ".join(f"`{s}`.`{t}`" for s in (shadow, previous) for t in REQUIRED)
+            cur.execute(f"CHECKSUM TABLE {tables}")
+            return list(cur.fetchall())
+
+    before = state()
+    assert not gate(db_server, shadow, previous).passed
+    assert state() == before

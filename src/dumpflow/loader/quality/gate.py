@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Mapping
 
 import pymysql
 
@@ -26,6 +27,8 @@ from dumpflow.loader.quality.result import GateResult
 
 log = logging.getLogger(__name__)
 
+NO_PREVIOUS_NOTE = "the progress and drift checks pass with 'no previous load'"
+
 
 class GateError(RuntimeError):
     """The gate could not read what it judges (a database error, a missing shadow schema).
@@ -37,7 +40,7 @@ class GateError(RuntimeError):
 def _facts(conn: DbConnection, schema: str, config: GateConfig, manifest: object) -> SchemaFacts:
     facts = SchemaFacts(schema, read_columns(conn, schema))
     newest = {table: rule.updated_at_column for table, rule in config.tables.items()}
-    if isinstance(manifest, dict):
+    if isinstance(manifest, Mapping):
         for table in manifest:
             if isinstance(table, str) and table not in newest:
                 newest[table] = config.rule_for(table).updated_at_column
@@ -115,6 +118,3 @@ def run_gate(
         result.seconds,
     )
     return result
-
-
-NO_PREVIOUS_NOTE = "the progress and drift checks pass with 'no previous load'"
