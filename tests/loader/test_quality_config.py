@@ -158,7 +158,9 @@ def _is_valid(key: str, value: object) -> bool:
         )
     if value is None:
         return key in ("freshness_hours", "max_shrink_share")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if (isinstance(value, int) and abs(value) > 10**300) or not math.isfinite(value):
         return False
     if key == "max_shrink_share":
         return 0 <= value <= 1
@@ -171,6 +173,7 @@ values = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-(10**12), 10**12),
+    st.integers(min_value=10**308, max_value=10**400),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=70),
     st.lists(st.integers(), max_size=2),

@@ -117,7 +117,10 @@ def _number(value: object) -> float | None:
     """A finite int or float; None for anything else (bools and strings are not numbers)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        return None
     return number if math.isfinite(number) else None
 
 
