@@ -188,11 +188,16 @@ def _exit(needs_attention: bool) -> NoReturn:
     raise typer.Exit(EXIT_ATTENTION if needs_attention else EXIT_OK)
 
 
+def _interactive() -> bool:
+    """Someone at a terminal can be asked."""
+    return sys.stdin.isatty()
+
+
 def _confirm(command: str, question: str, *, yes: bool) -> None:
     """Ask on a terminal; without one the action needs --yes. A "no" changes nothing."""
     if yes:
         return
-    if not sys.stdin.isatty():
+    if not _interactive():
         raise OpsError(f"{question}: pass --yes to confirm (no terminal to ask)")
     if not typer.confirm(f"{question}?", default=False, err=True):
         _err().print(f"dumpflow {command}: not confirmed; nothing was changed")
