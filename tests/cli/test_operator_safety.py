@@ -212,7 +212,7 @@ def test_listing_exit_code_and_json_agree(world: World) -> None:
 def test_status_shows_the_main_queue_depth(world: World) -> None:
     pending_backfill(world, 1)
     code, out, _ = run("status")
-    assert code == 0 and "Queue: 1   DLQ: 0" in out
+    assert code == 1 and "Queue: 1   DLQ: 0" in out
     _, out, _ = run("status", "--json")
     assert json.loads(out)["queue_depth"] == {"visible": 1, "in_flight": 0}
 

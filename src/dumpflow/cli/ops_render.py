@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from dumpflow.cli.tables import Column, fit
+from dumpflow.cli.tables import Column, fit, printable
 from dumpflow.cli.text import shorten
 from dumpflow.control.state import DumpState
 from dumpflow.ops.backfill import Action, BackfillResult
@@ -87,7 +87,7 @@ def render_status(console: Console, where: str, report: StatusReport) -> None:
         )
         expired = lease.expired(dt.datetime.now(dt.UTC))
         until_text = f"[red]expired {until}[/]" if expired else f"until {until}"
-        console.print(f"Lease: {escape(lease.holder_key)} since {since}, {until_text}")
+        console.print(f"Lease: {escape(printable(lease.holder_key))} since {since}, {until_text}")
     else:
         console.print("Lease: free")
     watermark = report.watermark.isoformat() if report.watermark else "none"
@@ -99,7 +99,7 @@ def render_status(console: Console, where: str, report: StatusReport) -> None:
     if report.gaps:
         console.print(f"[yellow]Days without a SUCCEEDED dump:[/] {day_ranges(report.gaps)}")
     for note in report.notes:
-        console.print(f"[yellow]{escape(note)}[/]")
+        console.print(f"[yellow]{escape(printable(note))}[/]")
     rows = [
         [
             line.state.dump_date.isoformat(),
@@ -128,7 +128,7 @@ def _render_errors(console: Console, states: list[DumpState]) -> None:
         return
     console.print("[bold]Last errors[/]")
     for s in failing:
-        line = shorten(current_error(s), console.width - 13)
+        line = shorten(printable(current_error(s)), console.width - 13)
         console.print(f"  {s.dump_date.isoformat()} {escape(line)}")
 
 
@@ -137,7 +137,7 @@ def _grid(facts: list[Fact], indent: str = "") -> Table:
     grid.add_column(style="bold")
     grid.add_column(overflow="fold")
     for label, text in facts:
-        grid.add_row(escape(f"{indent}{label}"), escape(text))
+        grid.add_row(escape(f"{indent}{label}"), escape(printable(text)))
     return grid
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich import box
+from rich.cells import cell_len
 from rich.markup import escape
 from rich.table import Table
 
@@ -27,12 +28,19 @@ class Column:
     text: bool = False
 
 
+def printable(text: str) -> str:
+    """Control characters (a key or an AWS message may carry ANSI escapes or newlines) shown
+    as ``\\xNN`` instead of acting on the operator's terminal."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+
+
 def _natural(column: Column, cells: list[str]) -> int:
-    return max([len(column.name), *(len(c) for c in cells)])
+    return max([cell_len(column.name), *(cell_len(c) for c in cells)])
 
 
 def fit(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int) -> Table:
     """A borderless table of ``rows`` at most ``width`` wide (dropping columns if needed)."""
+    rows = [[printable(cell) for cell in row] for row in rows]
     cells = [[row[i] for row in rows] for i in range(len(columns))]
     shown = list(range(len(columns)))
 
