@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib.util
 import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pymysql
 import pytest
@@ -240,3 +242,99 @@ def test_the_glue_loader_package_carries_the_bundle(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert done.stdout.strip() == "115"
+
+
+# ----- the dbt task: the prod profile's mysql_tls adapter and the runner's own query ---------
+
+DBT_DEBUG = """
+import sys
+from dbt.cli.main import dbtRunner
+project = sys.argv[1]
+result = dbtRunner().invoke(["debug", "--project-dir", project, "--profiles-dir", project,
+                             "--target", "prod", "--no-version-check", "--log-path", sys.argv[2],
+                             "--no-send-anonymous-usage-stats"])
+sys.exit(0 if result.success else 1)
+"""
+
+
+def dbt_debug(tmp_path: Path, server: Dsn, **env: str) -> subprocess.CompletedProcess[str]:
+    """``dbt debug --target prod`` as the image runs it (PYTHONPATH=adapters), in a process."""
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(REPO / "dbt_task" / "adapters"),
+        "DBT_HOST": server.host,
+        "DBT_PORT": str(server.port),
+        "DBT_USER": server.user,
+        "DBT_PASSWORD": server.password,
+        "DBT_SCHEMA_SUFFIX": "_tlsdebug",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-c", DBT_DEBUG, str(REPO / "dbt_task"), str(tmp_path / "logs")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environment,
+        cwd=tmp_path,
+        check=False,
+    )
+
+
+def test_dbt_connects_over_tls_verified_against_its_ca(
+    tmp_path: Path, tls_server: Dsn, pki: Pki
+) -> None:
+    done = dbt_debug(tmp_path, tls_server, DBT_TLS_CA=str(pki.ca))
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "type: mysql_tls" in done.stdout and "tls: verify-identity" in done.stdout
+    assert "Connection test: [OK connection ok]" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("case", "host", "env"),
+    [
+        ("the RDS bundle (default) does not vouch for the test CA", "127.0.0.1", {}),
+        ("a name not in the certificate", "localhost", {"DBT_TLS": "verify-identity"}),
+    ],
+)
+def test_dbt_refuses_a_certificate_that_does_not_verify(
+    tmp_path: Path, tls_server: Dsn, pki: Pki, case: str, host: str, env: dict[str, str]
+) -> None:
+    if "name" in case:
+        env = {**env, "DBT_TLS_CA": str(pki.ca)}
+    done = dbt_debug(tmp_path, replace(tls_server, host=host), **env)
+    assert done.returncode == 1, case
+    assert "Connection test: [ERROR]" in done.stdout
+    assert "certificate verify failed" in done.stdout or "match" in done.stdout
+
+
+def test_dbt_refuses_a_server_without_tls(tmp_path: Path, plain_server: Dsn) -> None:
+    done = dbt_debug(tmp_path, plain_server)
+    assert done.returncode == 1 and "Connection test: [ERROR]" in done.stdout
+
+
+@pytest.fixture(scope="module")
+def runner() -> Any:
+    """``dbt_task/runner.py`` imported from its file, as the container runs it."""
+    spec = importlib.util.spec_from_file_location(
+        "dbt_task_runner_tls", REPO / "dbt_task" / "runner.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_runners_own_query_is_verified_like_dbt(tls_server: Dsn, pki: Pki, runner: Any) -> None:
+    base = {"DUMP_DATE": "2026-11-20", "DBT_TARGET": "prod", "DBT_HOST": tls_server.host,
+            "DBT_PORT": str(tls_server.port), "DBT_USER": tls_server.user}  # fmt: skip
+    config = runner.RunConfig.from_env({**base, "DBT_TLS_CA": str(pki.ca)})
+    assert config.tls == "verify-identity"
+    assert runner.newest_snapshot(config) is None  # connected: no snapshot table yet
+    with pytest.raises(pymysql.err.OperationalError, match="certificate verify failed"):
+        runner.newest_snapshot(runner.RunConfig.from_env(base))  # the RDS bundle
+    local = runner.RunConfig.from_env({**base, "DBT_TARGET": "local"})
+    assert local.tls == "preferred" and runner.tls_arguments(local) == {}
+    with pytest.raises(runner.RunRefused, match="DBT_TLS='required'"):
+        runner.tls_arguments(runner.RunConfig.from_env({**base, "DBT_TLS": "required"}))
