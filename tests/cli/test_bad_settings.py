@@ -128,3 +128,24 @@ def test_the_same_option_twice_with_different_values_is_refused() -> None:
     assert_one_line_naming("--profile", ["--profile", "a", "status", "--profile", "b"], {})
     assert_one_line_naming("--region", ["--region", "ap-northeast-1", "status", "--region",
                                         "us-east-1"], {})  # fmt: skip
+
+
+BAD_DSNS = st.sampled_from(["notadsn", "postgres://h", "mysql://h:99999", "mysql://h?ssl=1",
+                            "mysql://h?tls=required"]) | env_text.filter(no_url)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("DUMPFLOW_DSN", ["sample-dump", "--date", "2026-11-20", "--out", "/nonexistent/x"]),
+        ("DUMPFLOW_DSN", ["demo", "--schema-suffix", "_never"]),
+        ("DUMPFLOW_MYSQL_DSN", ["demo", "--engine", "mysql", "--schema-suffix", "_never"]),
+    ],
+)
+def test_a_bad_database_dsn_is_named(name: str, args: list[str]) -> None:
+    @settings(max_examples=max(EXAMPLES // 4, 5), deadline=None)
+    @given(BAD_DSNS)
+    def check(value: str) -> None:
+        assert_one_line_naming(name, args, {name: value})
+
+    check()

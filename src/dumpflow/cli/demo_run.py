@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
 import shutil
 import signal
 import sys
@@ -30,10 +31,10 @@ from rich.table import Table
 
 from dumpflow.cli.tables import Column, fit
 from dumpflow.control.state import DumpStatus, StateStore
-from dumpflow.db import Dsn, DsnError
+from dumpflow.db import DSN_ENV, Dsn, DsnError
 from dumpflow.local.demo_stack import DemoLayout, DemoRuntime, demo_runtime
 from dumpflow.local.mariadb import MariaDBUnavailable
-from dumpflow.local.mysql import MySQLUnavailable
+from dumpflow.local.mysql import MYSQL_DSN_ENV, MySQLUnavailable
 from dumpflow.local.scenario import DemoScenario, ScenarioResult, StepResult
 from dumpflow.local.template import TemplateError
 from dumpflow.ops.dlq import DeadLetterQueue
@@ -206,13 +207,15 @@ def _wait_for_interrupt(console: Console, runtime: DemoRuntime) -> None:
 
 
 def _server_dsn(options: DemoOptions) -> Dsn | None:
-    """The --dsn given, or None for the engine's default (its environment variable)."""
-    if options.dsn is None:
+    """The server asked for (--dsn, else the engine's variable), checked; None: the default."""
+    variable = MYSQL_DSN_ENV if options.engine == "mysql" else DSN_ENV
+    name, raw = ("--dsn", options.dsn) if options.dsn else (variable, os.environ.get(variable))
+    if not raw:
         return None
     try:
-        return Dsn.parse(options.dsn)
+        return Dsn.parse(raw)
     except DsnError as exc:
-        typer.echo(f"dumpflow demo: --dsn: {exc}", err=True)
+        typer.echo(f"dumpflow demo: {name}: {exc}", err=True)
         raise typer.Exit(EXIT_SETUP_FAILED) from exc
 
 
