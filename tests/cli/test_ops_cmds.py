@@ -260,6 +260,9 @@ def test_the_local_stack_is_reached_through_its_endpoint(
         code, out, _ = run("status", "--json", "--endpoint-url", url)
         assert code == 0
         assert [d["key"] for d in json.loads(out)["dumps"]] == ["dumps/gghouse_20261120.sql"]
+        code, out, _ = run("--endpoint-url", url, "--region", REGION, "status", "--json")
+        assert code == 0, "the AWS options may come before the command too"
+        assert [d["key"] for d in json.loads(out)["dumps"]] == ["dumps/gghouse_20261120.sql"]
         monkeypatch.setenv("AWS_ENDPOINT_URL", url)
         code, out, _ = run("backfill", "--from", "20261120", "--to", "20261120", "--json")
         assert code == 0 and json.loads(out)["summary"]["skipped"] == 1
