@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import logging
 import os
+import ssl
 import sys
 import tempfile
 import time
@@ -26,6 +27,7 @@ from typing import Any
 import pymysql
 
 PROJECT_DIR = Path(__file__).resolve().parent
+RDS_CA_BUNDLE = PROJECT_DIR / "certs" / "rds-ca-bundle.pem"
 SNAPSHOT_TABLE = "tenant_room_snapshot_daily"
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 
@@ -57,6 +59,8 @@ class RunConfig:
     user: str = "root"
     password: str = ""
     lock_wait_timeout: int = 60
+    tls: str = "preferred"  # DBT_TLS: as the prod profile's tls field (mysql_tls adapter)
+    tls_ca: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> RunConfig:
@@ -87,6 +91,9 @@ class RunConfig:
             user=env.get("DBT_USER") or "root",
             password=env.get("DBT_PASSWORD", ""),
             lock_wait_timeout=lock_wait,
+            tls=env.get("DBT_TLS")
+            or ("verify-identity" if (env.get("DBT_TARGET") or "prod") == "prod" else "preferred"),
+            tls_ca=env.get("DBT_TLS_CA", ""),
         )
 
     @property
@@ -138,6 +145,22 @@ class StepOutcome:
     error: str | None = None
 
 
+def tls_arguments(config: RunConfig) -> dict[str, Any]:
+    """pymysql's TLS for the runner's own query, verified as dbt's connection is (DBT_TLS)."""
+    mode = config.tls.strip().lower().replace("_", "-")
+    if mode == "preferred":
+        return {}
+    if mode not in ("verify-ca", "verify-identity"):
+        raise RunRefused(f"dbt task: DBT_TLS={config.tls!r}: verify-identity, verify-ca, preferred")
+    try:
+        context = ssl.create_default_context(cafile=config.tls_ca or str(RDS_CA_BUNDLE))
+    except OSError as exc:
+        raise RunRefused(f"dbt task: DBT_TLS_CA {config.tls_ca or RDS_CA_BUNDLE}: {exc}") from exc
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.check_hostname = mode == "verify-identity"
+    return {"ssl": context}
+
+
 def newest_snapshot(config: RunConfig) -> dt.date | None:
     """The newest snapshot date already stored, or None before the first run."""
     conn = pymysql.connect(
@@ -147,6 +170,7 @@ def newest_snapshot(config: RunConfig) -> dt.date | None:
         password=config.password,
         connect_timeout=10,
         init_command=f"SET SESSION lock_wait_timeout = {config.lock_wait_timeout}",
+        **tls_arguments(config),
     )
     try:
         with conn.cursor() as cur:

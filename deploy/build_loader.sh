@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # build_loader.sh OUT.zip: the loader package Glue imports through --extra-py-files. It holds
-# the dumpflow modules the loader imports and the pinned pymysql (pure Python), nothing else.
+# the dumpflow modules the loader imports (with the pinned RDS CA bundle, dumpflow/certs) and
+# the pinned pymysql (pure Python), nothing else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,7 @@ trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/dumpflow"
 cp src/dumpflow/__init__.py src/dumpflow/dumps.py src/dumpflow/config.py src/dumpflow/db.py \
   "$WORK/dumpflow/"
-cp -R src/dumpflow/loader "$WORK/dumpflow/"
+cp -R src/dumpflow/loader src/dumpflow/certs "$WORK/dumpflow/"
 "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-compile --no-deps \
   --target "$WORK" "$PYMYSQL_PIN"
 find "$WORK" -name __pycache__ -prune -exec rm -rf {} +

@@ -2,7 +2,8 @@
 
 Job arguments (docs/ARCHITECTURE.md): ``--dump_bucket``, ``--dump_key``, ``--dump_date``,
 ``--target_schema``, optional ``--expected_sha256``, and the job defaults ``--secret_arn``,
-``--required_tables``, ``--report_bucket``. The report goes to
+``--required_tables``, ``--report_bucket``, ``--db_tls`` (``verify-identity`` unless set:
+Aurora over TLS, certificate checked against the pinned RDS CA bundle). The report goes to
 ``reports/load/<YYYY-MM-DD>.json`` in the report bucket (the dump bucket when unset), also
 when the load fails, so ``dumpflow status`` can show why.
 
@@ -20,7 +21,7 @@ from typing import Any
 
 import boto3
 
-from dumpflow.db import Dsn
+from dumpflow.db import Dsn, DsnError, TlsMode
 from dumpflow.loader import LoadError, load_dump
 
 log = logging.getLogger("dumpflow.glue")
@@ -60,8 +61,11 @@ def parse_args(argv: list[str]) -> dict[str, str]:
     return args
 
 
-def dsn_from_secret(secret_arn: str, client: Any | None = None) -> Dsn:
-    """The Aurora secret (JSON with host, port, username, password) as a DSN.
+def dsn_from_secret(
+    secret_arn: str, client: Any | None = None, tls: TlsMode = TlsMode.VERIFY_IDENTITY
+) -> Dsn:
+    """The Aurora secret (JSON with host, port, username, password) as a DSN, over TLS
+    verified against the pinned RDS CA bundle (``--db_tls``; docs/ARCHITECTURE.md).
 
     Raises ValueError naming the secret and what is wrong with it.
     """
@@ -77,6 +81,7 @@ def dsn_from_secret(secret_arn: str, client: Any | None = None) -> Dsn:
             port=int(secret.get("port", 3306)),
             user=str(secret["username"]),
             password=str(secret["password"]),
+            tls=tls,
         )
     except (ValueError, TypeError, KeyError) as exc:
         raise ValueError(
@@ -106,8 +111,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     try:
         try:
-            dsn = dsn_from_secret(secret_arn) if secret_arn else Dsn.from_env()
-        except ValueError as exc:
+            tls = TlsMode.parse(args.get("db_tls") or TlsMode.VERIFY_IDENTITY, "--db_tls")
+            dsn = dsn_from_secret(secret_arn, tls=tls) if secret_arn else Dsn.from_env()
+        except (ValueError, DsnError) as exc:
             raise LoadError(args["dump_key"], "setup", str(exc)) from exc
         report = load_dump(
             source,

@@ -8,6 +8,8 @@ demo stack. Keep them in one place.
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from dumpflow.dumps import DEFAULT_DUMP_PREFIX, DEFAULT_KEY_PATTERN
@@ -35,10 +37,61 @@ ENV_DBT_TIMEOUT_MINUTES = "DUMPFLOW_DBT_TIMEOUT_MINUTES"
 MIB = 1024 * 1024
 
 
-def _bool(raw: str | None, default: bool) -> bool:
-    if raw is None or raw == "":
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+class SettingError(ValueError):
+    """A setting's value is unusable: names the setting, the value and what it must be."""
+
+    def __init__(self, name: str, value: str, expected: str) -> None:
+        super().__init__(f"{name}={value!r}: {expected}")
+        self.name = name
+        self.value = value
+
+
+def _bool(e: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = e.get(name)
+    if raw is None or raw.strip() == "":
         return default
-    return raw.strip().lower() in ("1", "true", "yes", "on")
+    if raw.strip().lower() in _TRUE + _FALSE:
+        return raw.strip().lower() in _TRUE
+    raise SettingError(name, raw, f"must be one of {', '.join(_TRUE + _FALSE)}")
+
+
+def _int(e: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    """A whole number of at least ``minimum``: ``10MiB`` or ``1e6`` is refused, not guessed."""
+    raw = e.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    text = raw.strip()
+    if not re.fullmatch(r"[0-9]{1,18}", text) or int(text) < minimum:
+        raise SettingError(name, raw, f"must be a whole number >= {minimum} (plain digits)")
+    return int(text)
+
+
+def _key_pattern(e: Mapping[str, str], default: str) -> str:
+    raw = e.get(ENV_KEY_PATTERN) or default
+    try:
+        compiled = re.compile(raw)
+    except re.error as exc:
+        raise SettingError(ENV_KEY_PATTERN, raw, f"is not a regular expression ({exc})") from exc
+    if "date" not in compiled.groupindex:
+        raise SettingError(ENV_KEY_PATTERN, raw, "needs the named group (?P<date>...)")
+    return raw
+
+
+def _schema(e: Mapping[str, str], name: str, default: str) -> str:
+    raw = e.get(name) or default
+    if not re.fullmatch(r"[A-Za-z0-9_$]{1,64}", raw):
+        raise SettingError(name, raw, "must be a schema name (letters, digits, _ and $)")
+    return raw
+
+
+def _prefix(e: Mapping[str, str], default: str) -> str:
+    raw = e.get(ENV_DUMP_PREFIX) or default
+    if not raw.endswith("/") or raw.startswith("/") or any(c.isspace() for c in raw):
+        raise SettingError(ENV_DUMP_PREFIX, raw, "must be a key prefix ending in / (dumps/)")
+    return raw
 
 
 def _list(raw: str | None) -> tuple[str, ...]:
@@ -75,7 +128,8 @@ class Settings:
         return (self.glue_timeout_minutes + self.dbt_timeout_minutes) * 60
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Raises SettingError for a value that cannot be used (never a silent default)."""
         e = os.environ if env is None else env
         d = cls()
         return cls(
@@ -89,13 +143,13 @@ class Settings:
             task_container=e.get(ENV_TASK_CONTAINER, d.task_container),
             subnets=_list(e.get(ENV_SUBNETS)),
             security_groups=_list(e.get(ENV_SECURITY_GROUPS)),
-            dump_prefix=e.get(ENV_DUMP_PREFIX, d.dump_prefix),
-            key_pattern=e.get(ENV_KEY_PATTERN, d.key_pattern),
-            min_dump_bytes=int(e.get(ENV_MIN_DUMP_BYTES, d.min_dump_bytes)),
-            require_manifest=_bool(e.get(ENV_REQUIRE_MANIFEST), d.require_manifest),
-            manifest_wait_seconds=int(e.get(ENV_MANIFEST_WAIT_SECONDS, d.manifest_wait_seconds)),
-            target_schema=e.get(ENV_TARGET_SCHEMA, d.target_schema),
-            backfill_schema=e.get(ENV_BACKFILL_SCHEMA, d.backfill_schema),
-            glue_timeout_minutes=int(e.get(ENV_GLUE_TIMEOUT_MINUTES, d.glue_timeout_minutes)),
-            dbt_timeout_minutes=int(e.get(ENV_DBT_TIMEOUT_MINUTES, d.dbt_timeout_minutes)),
+            dump_prefix=_prefix(e, d.dump_prefix),
+            key_pattern=_key_pattern(e, d.key_pattern),
+            min_dump_bytes=_int(e, ENV_MIN_DUMP_BYTES, d.min_dump_bytes, 1),
+            require_manifest=_bool(e, ENV_REQUIRE_MANIFEST, d.require_manifest),
+            manifest_wait_seconds=_int(e, ENV_MANIFEST_WAIT_SECONDS, d.manifest_wait_seconds, 0),
+            target_schema=_schema(e, ENV_TARGET_SCHEMA, d.target_schema),
+            backfill_schema=_schema(e, ENV_BACKFILL_SCHEMA, d.backfill_schema),
+            glue_timeout_minutes=_int(e, ENV_GLUE_TIMEOUT_MINUTES, d.glue_timeout_minutes, 1),
+            dbt_timeout_minutes=_int(e, ENV_DBT_TIMEOUT_MINUTES, d.dbt_timeout_minutes, 1),
         )

@@ -54,7 +54,7 @@ def test_status_shows_the_pipeline_and_fits_100_columns(world: World) -> None:
     world.store.advance_watermark(day(1))
     code, out, _ = run("status")
     assert code == 1
-    assert "Watermark: 2026-11-20   Waiting: 0   DLQ: 1" in out
+    assert "Watermark: 2026-11-20   Waiting: 0   Queue: 0   DLQ: 1" in out
     assert "Days without a SUCCEEDED dump: 2026-11-21..2026-11-22" in out
     assert "gghouse_20261122.sql" in out and "FAILED" in out
     assert "2026-11-22 load: [1146] required table movings is empty [1146]" in out
@@ -124,7 +124,7 @@ def test_replay_force_and_json(world: World) -> None:
     ref = world.put_dump(day(1))
     world.record(ref, DumpStatus.SUCCEEDED)
     world.dead_letter(ref)
-    code, out, _ = run("replay", "--all", "--force", "--json")
+    code, out, _ = run("replay", "--all", "--force", "--json", "--yes")
     document = json.loads(out)
     assert code == 0 and document["dumps"][0]["outcome"] == "sent"
     dedup = document["dumps"][0]["enqueued"]["deduplication_id"]
@@ -135,7 +135,7 @@ def test_replay_drops_the_letter_of_a_dump_that_succeeded_since(world: World) ->
     ref = world.put_dump(day(1))
     world.record(ref, DumpStatus.SUCCEEDED)
     world.dead_letter(ref)
-    code, out, _ = run("replay", "--all")
+    code, out, _ = run("replay", "--all", "--yes")
     assert code == 0 and "already resolved" in out
     assert "already resolved 1 (DLQ copies deleted)." in out
     assert world.depth(world.settings.dlq_url) == 0
@@ -166,7 +166,7 @@ def test_backfill_dry_run_json_and_force(world: World) -> None:
     world.record(world.put_dump(day(1)), DumpStatus.SUCCEEDED)
     code, out, _ = run("backfill", "--from", "20261120", "--to", "20261120", "--dry-run", "--json")
     assert code == 0 and json.loads(out)["summary"]["skipped"] == 1
-    code, out, _ = run("backfill", "--from", "20261120", "--to", "20261120", "--force")
+    code, out, _ = run("backfill", "--from", "20261120", "--to", "20261120", "--force", "--yes")
     assert code == 0 and "Enqueued 1" in out
     assert world.drain(world.settings.queue_url)[0]["force"] is True
 
@@ -239,7 +239,9 @@ def test_stack_name_finds_the_resources_without_environment_settings(
     for env in STACK_OUTPUTS.values():
         monkeypatch.delenv(env)
     failed_in_dlq(world, 1)
-    code, out, _ = run("replay", "--all", "--stack-name", "dumpflow-prod", "--region", REGION)
+    code, out, _ = run(
+        "replay", "--all", "--stack-name", "dumpflow-prod", "--region", REGION, "--yes"
+    )
     assert code == 0 and "Sent 1" in out
     assert world.drain(world.settings.queue_url)[0]["attempt"] == 2
 
@@ -257,6 +259,9 @@ def test_the_local_stack_is_reached_through_its_endpoint(
         local.record(local.put_dump(day(1)), DumpStatus.SUCCEEDED)
         code, out, _ = run("status", "--json", "--endpoint-url", url)
         assert code == 0
+        assert [d["key"] for d in json.loads(out)["dumps"]] == ["dumps/gghouse_20261120.sql"]
+        code, out, _ = run("--endpoint-url", url, "--region", REGION, "status", "--json")
+        assert code == 0, "the AWS options may come before the command too"
         assert [d["key"] for d in json.loads(out)["dumps"]] == ["dumps/gghouse_20261120.sql"]
         monkeypatch.setenv("AWS_ENDPOINT_URL", url)
         code, out, _ = run("backfill", "--from", "20261120", "--to", "20261120", "--json")

@@ -98,7 +98,12 @@ def test_job_loads_with_the_aurora_secret_and_writes_its_report(
     target = schema_factory("gluetgt")
 
     result = load_script().main(
-        job_args(target, secret_arn=secret["ARN"], expected_sha256=hashlib.sha256(body).hexdigest())
+        job_args(
+            target,
+            secret_arn=secret["ARN"],
+            expected_sha256=hashlib.sha256(body).hexdigest(),
+            db_tls="preferred",  # the local MariaDB has no certificate; Aurora's default verifies
+        )
     )
 
     stored = json.loads(
@@ -166,3 +171,16 @@ def test_secret_without_credentials_is_named(aws: dict[str, Any]) -> None:
 
     with pytest.raises(LoadError, match="username"):
         load_script().main(job_args("staging_never_touched", secret_arn=secret["ARN"]))
+
+
+def test_the_aurora_connection_verifies_tls_unless_told_otherwise(aws: dict[str, Any]) -> None:
+    secret = aws["secrets"].create_secret(
+        Name="aurora-tls",
+        SecretString=json.dumps(
+            {"host": "db.example", "port": 3306, "username": "u", "password": "p"}
+        ),
+    )
+    script = load_script()
+    assert script.dsn_from_secret(secret["ARN"]).tls.value == "verify-identity"
+    with pytest.raises(script.LoadError, match="--db_tls='maybe'"):
+        script.main(job_args("staging_never_touched", secret_arn=secret["ARN"], db_tls="maybe"))

@@ -125,7 +125,7 @@ def test_a_stale_replay_runs_as_a_backfill_and_leaves_current_data_alone(
     stale = store.get(key1)
     assert stale is not None and stale.status == DumpStatus.SKIPPED_STALE
 
-    replay = CliRunner().invoke(app, ["replay", "--all", "--json"])
+    replay = CliRunner().invoke(app, ["replay", "--all", "--yes", "--json"])
     assert replay.exit_code == 0, replay.stdout + replay.stderr
     (replayed,) = json.loads(replay.stdout)["dumps"]
     assert (replayed["key"], replayed["mode"], replayed["outcome"]) == (key1, "backfill", "sent")

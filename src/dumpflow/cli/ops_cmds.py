@@ -1,6 +1,8 @@
 """``dumpflow status | replay | backfill``: the on-call engineer's commands (rich at the edge).
 
-Exit codes: 0 all well, 1 some dumps need attention, 2 usage or access error (one line).
+Exit codes: 0 all well, 1 some dumps need attention (or the operator said no), 2 usage,
+setting or access error (one line), 130 interrupted (what was done and how to resume are
+printed).
 """
 
 from __future__ import annotations
@@ -8,19 +10,29 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import sys
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
-from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
-from dumpflow.cli.text import shorten
-from dumpflow.control.state import DumpState, StateStore
+from dumpflow.cli.globals import (
+    ConflictingOption,
+    EndpointUrl,
+    GlobalOptions,
+    Profile,
+    Region,
+    StackName,
+    global_options,
+)
+from dumpflow.cli.ops_render import render_backfill, render_replay, render_status
+from dumpflow.config import SettingError
+from dumpflow.control.state import DumpStatus, StateStore
+from dumpflow.dumps import today_jst
 from dumpflow.ops.backfill import Action, Backfiller, BackfillItem, BackfillResult
 from dumpflow.ops.dlq import DeadLetterQueue
 from dumpflow.ops.errors import (
@@ -28,75 +40,66 @@ from dumpflow.ops.errors import (
     EXIT_OK,
     EXIT_USAGE,
     DumpStepFailed,
+    Interrupted,
     OpsError,
     describe_aws_error,
 )
+from dumpflow.ops.queues import queue_depth, verify_dead_letter_queue
 from dumpflow.ops.replay import Outcome, Replayer, ReplayResult
-from dumpflow.ops.reports import Fact, dbt_facts, load_facts
-from dumpflow.ops.status import ATTENTION_STATUSES, DumpDetail, StatusReport, build_status
+from dumpflow.ops.status import build_status
 from dumpflow.ops.target import AwsTarget, resolve_target
 
-COLUMN_GAP = 2  # right padding + separator between two columns of _table
+EXIT_INTERRUPTED = 130
+CONFIRM_ABOVE_DATES = 3  # a backfill enqueuing more dates than this asks first
 
 STATUS_HELP = (
-    "Where the pipeline stands: lease, watermark, waiting dumps, DLQ depth and the recent "
-    "dumps (newest first). Days since the first dump without a SUCCEEDED dump are flagged. "
-    "Exit code 1 when a dump failed or was rejected, a day is missing or the DLQ holds messages."
+    "Where the pipeline stands: lease, watermark, waiting dumps, main queue and DLQ depth and "
+    "the recent dumps (newest first). Days since the first dump without a SUCCEEDED dump are "
+    "flagged. Exit code 1 when a dump failed or was rejected, a day is missing or the DLQ "
+    "holds messages."
 )
 STATUS_EXAMPLES = (
     "dumpflow status --stack-name dumpflow-prod",
+    "dumpflow status --status failed,rejected --since 7d",
     "dumpflow status --date 2026-11-25",
     "dumpflow status --key dumps/gghouse_20261125.sql.gz",
-    "dumpflow status --endpoint-url http://127.0.0.1:5000 --json",
+    "dumpflow --endpoint-url http://127.0.0.1:5000 status --json",
 )
 REPLAY_HELP = (
-    "Move failed dumps from the DLQ back to the queue, each at most once. Lists the DLQ's "
-    "dumps with their state and last error; each selected dump is armed in the state table "
-    "(a new attempt), sent to the FIFO queue, and only then deleted from the DLQ. A dump not "
-    "newer than the watermark runs as a backfill into the backfill schema. Without --key or "
-    "--all it only lists."
+    "Move failed dumps from the DLQ back to the queue, each at most once. Without --key or "
+    "--all it only lists the DLQ's dumps with their state and last error (exit code 1 when one "
+    "waits). Each selected dump is armed in the state table (a new attempt), sent to the FIFO "
+    "queue, and only then deleted from the DLQ. A dump not newer than the watermark runs as a "
+    "backfill into the backfill schema. Replay first checks that the queue it drains is the "
+    "main queue's DLQ (redrive policy); --all and --force ask for confirmation (--yes when "
+    "there is no terminal)."
 )
 REPLAY_EXAMPLES = (
-    "dumpflow replay --dry-run --all",
+    "dumpflow replay",
     "dumpflow replay --key dumps/gghouse_20261125.sql.gz",
     "dumpflow replay --key gghouse_20261120.sql --force",
-    "dumpflow replay --all --stack-name dumpflow-prod --profile oncall",
+    "dumpflow replay --all --yes --stack-name dumpflow-prod --profile oncall",
 )
 BACKFILL_HELP = (
     "Re-run a range of dates, oldest first, from dumps/ or processed/. Dates whose dump "
     "already SUCCEEDED are skipped unless --force; dates without a dump are reported (exit "
     "code 1). Each dump is armed in the state table and enqueued as a backfill: it loads into "
-    "the backfill schema and refreshes only that date's snapshot models."
+    f"the backfill schema and refreshes only that date's snapshot models. More than "
+    f"{CONFIRM_ABOVE_DATES} dates, or --force, ask for confirmation (--yes without a terminal)."
 )
 BACKFILL_EXAMPLES = (
     "dumpflow backfill --from 2026-11-01 --to 2026-11-07 --dry-run",
-    "dumpflow backfill --from 20261101 --to 20261107",
-    "dumpflow backfill --from 2026-11-03 --to 2026-11-03 --force --json",
+    "dumpflow backfill --from 20261101 --to 20261107 --yes",
+    "dumpflow backfill --from 2026-11-03 --to 2026-11-03 --force --json --yes",
 )
 
-Profile = Annotated[
-    str | None, typer.Option("--profile", help="AWS profile (default: boto3's default chain).")
-]
-Region = Annotated[str | None, typer.Option("--region", help="AWS region.")]
-StackName = Annotated[
-    str | None,
-    typer.Option(
-        "--stack-name",
-        envvar="DUMPFLOW_STACK_NAME",
-        help="Read bucket, queues and table from this CloudFormation stack's outputs.",
-    ),
-]
-EndpointUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--endpoint-url",
-        help="AWS endpoint (the local stack of `make demo`); default $AWS_ENDPOINT_URL.",
-    ),
-]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would happen; change nothing.")]
 Force = Annotated[
     bool, typer.Option("--force", help="Also reprocess dumps that already SUCCEEDED.")
+]
+Yes = Annotated[
+    bool, typer.Option("--yes", "-y", help="Confirm a destructive action without asking.")
 ]
 
 
@@ -109,26 +112,68 @@ def _parse_date(raw: str | None, option: str) -> dt.date | None:
         raise OpsError(f"{option} {raw!r} is not a date (YYYY-MM-DD or YYYYMMDD)") from exc
 
 
+def _parse_since(raw: str | None) -> dt.date | None:
+    """``--since 2026-11-20``, ``20261120`` or ``7d`` (seven days back from today, JST)."""
+    if raw is None:
+        return None
+    text = raw.strip().lower()
+    if text.endswith("d") and text[:-1].isdigit() and len(text) <= 5:
+        return today_jst() - dt.timedelta(days=int(text[:-1]))
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise OpsError(f"--since {raw!r} is not a date (YYYY-MM-DD) or a day count (7d)") from exc
+
+
+def _parse_statuses(raw: list[str] | None) -> frozenset[DumpStatus] | None:
+    """``--status failed,rejected`` (repeatable, any case)."""
+    if not raw:
+        return None
+    wanted: set[DumpStatus] = set()
+    for part in (p.strip() for chunk in raw for p in chunk.split(",")):
+        if not part:
+            continue
+        try:
+            wanted.add(DumpStatus(part.upper()))
+        except ValueError as exc:
+            names = ", ".join(s.value for s in DumpStatus)
+            raise OpsError(f"--status {part!r} is not one of {names}") from exc
+    if not wanted:
+        raise OpsError("--status needs a status name")
+    return frozenset(wanted)
+
+
 @contextlib.contextmanager
 def _one_line_errors(command: str) -> Iterator[None]:
-    """Usage and AWS errors become one line on stderr and exit code 2."""
+    """Usage, setting and AWS errors become one line on stderr and exit code 2."""
     try:
         yield
-    except OpsError as exc:
+    except (OpsError, SettingError, ConflictingOption) as exc:
         _fail(command, str(exc))
     except (BotoCoreError, ClientError) as exc:
         _fail(command, describe_aws_error(exc))
+    except KeyboardInterrupt:
+        _err().print(f"dumpflow {command}: interrupted before anything was changed")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
-def _fail(command: str, message: str) -> None:
-    Console(stderr=True, soft_wrap=True).print(f"[red]dumpflow {command}:[/] {escape(message)}")
+def _err() -> Console:
+    return Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def _fail(command: str, message: str) -> NoReturn:
+    _err().print(f"[red]dumpflow {command}:[/] {escape(message)}")
     raise typer.Exit(EXIT_USAGE)
 
 
-def _target(
-    profile: str | None, region: str | None, stack: str | None, endpoint: str | None
-) -> AwsTarget:
-    return resolve_target(profile=profile, region=region, stack_name=stack, endpoint_url=endpoint)
+def _target(ctx: typer.Context, after: GlobalOptions) -> AwsTarget:
+    options = global_options(ctx, after)
+    return resolve_target(
+        profile=options.profile,
+        region=options.region,
+        stack_name=options.stack_name,
+        endpoint_url=options.endpoint_url,
+    )
 
 
 def _store(target: AwsTarget) -> StateStore:
@@ -139,248 +184,41 @@ def _print_json(document: dict[str, Any]) -> None:
     typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
-def _exit(needs_attention: bool) -> None:
+def _exit(needs_attention: bool) -> NoReturn:
     raise typer.Exit(EXIT_ATTENTION if needs_attention else EXIT_OK)
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+def _interactive() -> bool:
+    """Someone at a terminal can be asked."""
+    return sys.stdin.isatty()
 
 
-def _day_ranges(days: list[dt.date]) -> str:
-    """``2026-11-03..2026-11-05, 2026-11-09``: consecutive days folded into ranges."""
-    spans: list[list[dt.date]] = []
-    for day in days:
-        if spans and (day - spans[-1][-1]).days == 1:
-            spans[-1].append(day)
-        else:
-            spans.append([day])
-    return ", ".join(
-        s[0].isoformat() if len(s) == 1 else f"{s[0].isoformat()}..{s[-1].isoformat()}"
-        for s in spans
-    )
-
-
-def _error_text(state: DumpState) -> str:
-    error = state.last_error or {}
-    if not error:
-        return state.reason or ""
-    return f"{error.get('stage', '?')}: {error.get('message', '')}"
-
-
-def _add(table: Table, *cells: str) -> None:
-    """Add a row of plain text: keys and AWS messages may contain [brackets], not markup."""
-    table.add_row(*(escape(cell) for cell in cells))
-
-
-def _table(console: Console, *columns: tuple[str, int]) -> Table:
-    """A borderless table of fixed ``(name, width)`` columns; the last (width 0) gets what is
-    left of the terminal, so rows never wrap and long text ends in an ellipsis."""
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0))
-    fixed = sum(width for _, width in columns[:-1]) + COLUMN_GAP * (len(columns) - 1)
-    for name, width in columns:
-        width = width or max(console.width - fixed, len(name))
-        table.add_column(name, overflow="ellipsis", no_wrap=True, min_width=width, max_width=width)
-    return table
-
-
-def _render_status(console: Console, target: AwsTarget, report: StatusReport) -> None:
-    console.print(f"[bold]dumpflow[/] {escape(target.describe())}")
-    lease = report.lease
-    if lease:
-        since, until = (
-            f"{t.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
-            for t in (lease.acquired_at, lease.expires_at)
-        )
-        expired = lease.expired(dt.datetime.now(dt.UTC))
-        until_text = f"[red]expired {until}[/]" if expired else f"until {until}"
-        console.print(f"Lease: {escape(lease.holder_key)} since {since}, {until_text}")
-    else:
-        console.print("Lease: free")
-    watermark = report.watermark.isoformat() if report.watermark else "none"
-    dlq = str(report.dlq.total) if report.dlq else "unknown (no DLQ URL)"
-    console.print(f"Watermark: {watermark}   Waiting: {report.waiting}   DLQ: {dlq}")
-    if report.gaps:
-        console.print(f"[yellow]Days without a SUCCEEDED dump:[/] {_day_ranges(report.gaps)}")
-    for note in report.notes:
-        console.print(f"[yellow]{escape(note)}[/]")
-    table = _table(
-        console,
-        ("date", 10),
-        ("dump", 23),
-        ("status", 12),
-        ("att", 3),
-        ("dup", 3),
-        ("load", 6),
-        ("dbt", 6),
-        ("rows", 9),
-        ("last error", 0),
-    )
-    for line in report.dumps:
-        s = line.state
-        rows = f"{line.rows_loaded:,}" if line.rows_loaded is not None else "-"
-        _add(
-            table,
-            s.dump_date.isoformat(),
-            s.key.rsplit("/", 1)[-1],
-            str(s.status),
-            str(s.attempts),
-            str(s.duplicate_events),
-            _duration(s.load_seconds),
-            _duration(s.transform_seconds),
-            rows,
-            _error_text(s),
-        )
-    if report.dumps:
-        console.print(table)
-    _render_errors(console, [line.state for line in report.dumps])
-    if report.detail:
-        _render_detail(console, report.detail)
-
-
-def _render_errors(console: Console, states: list[DumpState]) -> None:
-    """The last error of each failed or rejected dump, as much of it as a line holds."""
-    failing = [s for s in states if s.status in ATTENTION_STATUSES]
-    if not failing:
+def _confirm(command: str, question: str, *, yes: bool) -> None:
+    """Ask on a terminal; without one the action needs --yes. A "no" changes nothing."""
+    if yes:
         return
-    console.print("[bold]Last errors[/]")
-    for s in failing:
-        line = shorten(_error_text(s), console.width - 13)
-        console.print(f"  {s.dump_date.isoformat()} {escape(line)}")
-
-
-def _render_detail(console: Console, detail: DumpDetail) -> None:
-    s = detail.state
-    facts = Table.grid(padding=(0, 2))
-    facts.add_column(style="bold")
-    facts.add_column(overflow="fold")
-    for label, value in (
-        ("key", f"s3://{s.bucket}/{s.key}"),
-        ("etag / size", f"{s.etag} / {s.size:,} bytes"),
-        ("status", f"{s.status}" + (f" ({s.stage})" if s.stage else "")),
-        ("reason", s.reason),
-        ("mode / schema", f"{s.mode} / {s.target_schema}"),
-        ("attempts", str(s.attempts)),
-        ("duplicate events", str(s.duplicate_events)),
-        ("glue run", s.glue_run_id),
-        ("ecs task", s.ecs_task_arn),
-        ("last error", _error_text(s) if s.last_error else None),
-    ):
-        _add(facts, label, value or "-")
-    for name, stamp in sorted(s.timestamps.items(), key=lambda kv: kv[1]):
-        _add(facts, name, stamp)
-    console.print(facts)
-    history = _table(console, ("at", 29), ("from", 12), ("to", 12), ("note", 0))
-    for step in s.history:
-        _add(
-            history,
-            str(step.get("at", "")),
-            str(step.get("from") or "-"),
-            str(step.get("to", "")),
-            str(step.get("note") or ""),
-        )
-    console.print("[bold]History[/]")
-    console.print(history)
-    for title, report, summarize in (
-        ("Load report", detail.load_report, load_facts),
-        ("dbt summary", detail.dbt_report, dbt_facts),
-    ):
-        console.print(f"[bold]{title}[/]")
-        console.print(_facts_grid(summarize(report)) if report else "  (none written yet)")
-
-
-def _facts_grid(facts: list[Fact]) -> Table:
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column(overflow="fold")
-    for label, text in facts:
-        _add(grid, f"  {label}", text)
-    return grid
-
-
-def _render_replay(console: Console, result: ReplayResult, dry_run: bool) -> None:
-    table = _table(
-        console,
-        ("date", 10),
-        ("dump", 23),
-        ("status", 12),
-        ("att", 3),
-        ("mode", 8),
-        ("outcome", 13),
-        ("last error", 0),
-    )
-    for item in result.items:
-        state = item.state
-        dump = item.first.dump
-        outcome = item.outcome.value + (f" #{item.enqueued.attempt}" if item.enqueued else "")
-        _add(
-            table,
-            item.dump_date.isoformat() if item.dump_date else "?",
-            dump.name if dump else item.first.message_id[:20],
-            str(state.status) if state else "no state",
-            str(state.attempts) if state else "-",
-            item.mode or "-",
-            outcome,
-            item.reason
-            if item.needs_attention or item.outcome == Outcome.RESOLVED
-            else item.last_error,
-        )
-    if not result.items:
-        console.print("The DLQ is empty: nothing to replay.")
-    else:
-        console.print(table)
-    for key in result.missing_keys:
-        console.print(f"[yellow]{escape(key)}: not in the DLQ[/]")
-    if result.unread:
-        console.print(
-            f"[yellow]{result.unread} DLQ message(s) not reached (held back by FIFO order or in "
-            "flight): run replay again after these[/]"
-        )
-    if dry_run:
-        console.print("Dry run: nothing was sent or deleted.")
-        return
-    console.print(
-        f"Sent {result.count(Outcome.SENT)}, refused {result.count(Outcome.REFUSED)}, "
-        f"needing --force {result.count(Outcome.NEEDS_FORCE)}, "
-        f"unreadable {result.count(Outcome.UNREADABLE)}, "
-        f"already resolved {result.count(Outcome.RESOLVED)} (DLQ copies deleted)."
-    )
-
-
-def _render_backfill(console: Console, result: BackfillResult, dry_run: bool) -> None:
-    table = _table(
-        console, ("date", 10), ("dump", 23), ("where", 10), ("was", 12), ("action", 13), ("note", 0)
-    )
-    for item in result.items:
-        found = item.found
-        _add(
-            table,
-            item.day.isoformat(),
-            found.ref.name if found else "-",
-            ("processed/" if found.archived else "dumps") if found else "-",
-            str(item.state.status) if item.state else "-",
-            item.action.value + (f" #{item.enqueued.attempt}" if item.enqueued else ""),
-            item.reason,
-        )
-    console.print(table)
-    if result.missing:
-        console.print(f"[yellow]Missing dumps:[/] {_day_ranges(result.missing)}")
-    verb = "Would enqueue" if dry_run else "Enqueued"
-    done = Action.WOULD_ENQUEUE if dry_run else Action.ENQUEUED
-    console.print(
-        f"{verb} {result.count(done)}, skipped {result.count(Action.SKIPPED)} (SUCCEEDED), "
-        f"refused {result.count(Action.REFUSED)}, missing {result.count(Action.MISSING)} "
-        f"of {len(result.items)} day(s)."
-    )
+    if not _interactive():
+        raise OpsError(f"{question}: pass --yes to confirm (no terminal to ask)")
+    if not typer.confirm(f"{question}?", default=False, err=True):
+        _err().print(f"dumpflow {command}: not confirmed; nothing was changed")
+        raise typer.Exit(EXIT_ATTENTION)
 
 
 def status(
+    ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Rows to show.")] = 30,
     date: Annotated[str | None, typer.Option("--date", help="Only dumps of this date.")] = None,
     key: Annotated[str | None, typer.Option("--key", help="One dump in full.")] = None,
+    status_filter: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status", help="Only dumps in these statuses (comma-separated or repeated)."
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Only dumps dated from this day on (YYYY-MM-DD, or 7d)."),
+    ] = None,
     as_json: AsJson = False,
     profile: Profile = None,
     region: Region = None,
@@ -390,10 +228,13 @@ def status(
     """``dumpflow status``; its help text is STATUS_HELP."""
     with _one_line_errors("status"):
         on_date = _parse_date(date, "--date")
-        target = _target(profile, region, stack_name, endpoint_url)
+        statuses = _parse_statuses(status_filter)
+        from_day = _parse_since(since)
+        target = _target(ctx, GlobalOptions(profile, region, stack_name, endpoint_url))
         target.require("table")
         settings = target.settings
-        dlq = DeadLetterQueue(target.sqs(), settings.dlq_url) if settings.dlq_url else None
+        sqs = target.sqs() if settings.dlq_url or settings.queue_url else None
+        dlq = DeadLetterQueue(sqs, settings.dlq_url) if sqs and settings.dlq_url else None
         if key and "/" not in key:
             key = settings.dump_prefix + key
         report = build_status(
@@ -404,15 +245,30 @@ def status(
             limit=limit,
             on_date=on_date,
             key=key,
+            statuses=statuses,
+            since=from_day,
+            queue=(lambda: queue_depth(sqs, settings.queue_url))
+            if sqs and settings.queue_url
+            else None,
         )
     if as_json:
         _print_json(report.to_dict())
     else:
-        _render_status(Console(), target, report)
+        render_status(Console(), target.describe(), report)
     _exit(report.needs_attention)
 
 
+def _replay_question(plan: ReplayResult, target: AwsTarget) -> str:
+    sends = plan.count(Outcome.WOULD_SEND)
+    drops = plan.count(Outcome.RESOLVED)
+    where = target.stack_name or target.settings.queue_url
+    return f"Replay {sends} dump(s) to {where} and delete their DLQ letters" + (
+        f", and delete {drops} letter(s) already resolved" if drops else ""
+    )
+
+
 def replay(
+    ctx: typer.Context,
     key: Annotated[
         list[str] | None,
         typer.Option("--key", help="Dump key or file name to replay (repeatable)."),
@@ -420,6 +276,7 @@ def replay(
     replay_all: Annotated[bool, typer.Option("--all", help="Replay every DLQ dump.")] = False,
     dry_run: DryRun = False,
     force: Force = False,
+    yes: Yes = False,
     as_json: AsJson = False,
     profile: Profile = None,
     region: Region = None,
@@ -430,11 +287,14 @@ def replay(
     if key and replay_all:
         _fail("replay", "pass either --key or --all, not both")
     listing_only = dry_run or not (key or replay_all)
+    selection = None if replay_all else key
+    out = Console(stderr=as_json)
     with _one_line_errors("replay"):
-        target = _target(profile, region, stack_name, endpoint_url)
+        target = _target(ctx, GlobalOptions(profile, region, stack_name, endpoint_url))
         target.require("table", "queue_url", "dlq_url")
         settings = target.settings
         sqs = target.sqs()
+        verify_dead_letter_queue(sqs, settings.queue_url, settings.dlq_url)
         replayer = Replayer(
             _store(target),
             DeadLetterQueue(sqs, settings.dlq_url, settings.key_pattern),
@@ -442,21 +302,47 @@ def replay(
             settings.queue_url,
             force=force,
         )
-        result = replayer.run(None if replay_all else key, dry_run=listing_only)
+        if not listing_only and (replay_all or force) and not yes:
+            plan = replayer.run(selection, dry_run=True)
+            if plan.count(Outcome.WOULD_SEND) or plan.count(Outcome.RESOLVED):
+                render_replay(out, plan, dry_run=True)
+                _confirm("replay", _replay_question(plan, target), yes=yes)
+        try:
+            result = replayer.run(selection, dry_run=listing_only)
+        except Interrupted as stop:
+            _interrupted_replay(out, stop.partial, as_json)
     if as_json:
         _print_json(result.to_dict())
     else:
-        _render_replay(Console(), result, listing_only)
+        render_replay(out, result, listing_only)
         if listing_only and not dry_run and result.items:
-            Console().print("Pass --key K or --all to replay.")
-    _exit(result.needs_attention or (listing_only and bool(result.items)))
+            out.print("Pass --key K or --all to replay.")
+    _exit(result.needs_attention)
+
+
+def _interrupted_replay(out: Console, partial: object, as_json: bool) -> NoReturn:
+    assert isinstance(partial, ReplayResult)
+    if as_json:
+        _print_json({**partial.to_dict(), "interrupted": True})
+    else:
+        render_replay(out, partial, dry_run=False)
+    sent = [i.key for i in partial.items if i.outcome == Outcome.SENT]
+    _err().print(
+        f"dumpflow replay: interrupted after sending {len(sent)} dump(s)"
+        + (f" ({', '.join(k for k in sent if k)})" if sent else "")
+        + ". Nothing is lost: letters not yet sent stay on the DLQ, and an armed dump runs "
+        "once. Resume with the same command (dumpflow replay --all, or --key ...)."
+    )
+    raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def backfill(
+    ctx: typer.Context,
     date_from: Annotated[str, typer.Option("--from", help="First date (YYYY-MM-DD).")],
     date_to: Annotated[str, typer.Option("--to", help="Last date, inclusive.")],
     dry_run: DryRun = False,
     force: Force = False,
+    yes: Yes = False,
     as_json: AsJson = False,
     profile: Profile = None,
     region: Region = None,
@@ -464,17 +350,23 @@ def backfill(
     endpoint_url: EndpointUrl = None,
 ) -> None:
     """``dumpflow backfill``; its help text is BACKFILL_HELP."""
+    out = Console(stderr=as_json)
     with _one_line_errors("backfill"):
         start = _parse_date(date_from, "--from")
         end = _parse_date(date_to, "--to")
         if start is None or end is None:
             raise OpsError("--from and --to are required")
-        target = _target(profile, region, stack_name, endpoint_url)
+        target = _target(ctx, GlobalOptions(profile, region, stack_name, endpoint_url))
         target.require("table", "bucket", "queue_url")
         backfiller = Backfiller(
             _store(target), target.s3(), target.sqs(), target.settings, force=force
         )
         items = backfiller.plan(start, end)
+        planned = sum(1 for item in items if item.action == Action.WOULD_ENQUEUE)
+        if not dry_run and planned and (force or planned > CONFIRM_ABOVE_DATES) and not yes:
+            render_backfill(out, BackfillResult(items), dry_run=True)
+            forced = " (--force: also dates that SUCCEEDED)" if force else ""
+            _confirm("backfill", f"Enqueue {planned} date(s) as backfills{forced}", yes=yes)
         try:
             result = (
                 BackfillResult(items)
@@ -483,13 +375,35 @@ def backfill(
             )
         except DumpStepFailed:
             if not as_json:
-                _render_backfill(Console(), BackfillResult(items), dry_run=False)
+                render_backfill(out, BackfillResult(items), dry_run=False)
             raise
+        except Interrupted as stop:
+            _interrupted_backfill(out, stop.partial, end, force=force, as_json=as_json)
     if as_json:
         _print_json(result.to_dict())
     else:
-        _render_backfill(Console(), result, dry_run)
+        render_backfill(out, result, dry_run)
     _exit(result.needs_attention)
+
+
+def _interrupted_backfill(
+    out: Console, partial: object, end: dt.date, *, force: bool, as_json: bool
+) -> NoReturn:
+    assert isinstance(partial, BackfillResult)
+    if as_json:
+        _print_json({**partial.to_dict(), "interrupted": True})
+    else:
+        render_backfill(out, partial, dry_run=False)
+    pending = [item.day for item in partial.items if item.action == Action.WOULD_ENQUEUE]
+    done = partial.count(Action.ENQUEUED)
+    resume = (
+        f"Resume with: dumpflow backfill --from {pending[0].isoformat()} --to "
+        f"{end.isoformat()}" + (" --force" if force else "")
+        if pending
+        else "Every planned date was enqueued."
+    )
+    _err().print(f"dumpflow backfill: interrupted after enqueuing {done} date(s). {resume}")
+    raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def _run_with_progress(

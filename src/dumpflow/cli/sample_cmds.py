@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dumpflow.db import Dsn
+from dumpflow.db import DSN_ENV, Dsn, DsnError
 from dumpflow.sample import SampleDumpError, write_sample_dumps
 
 
@@ -40,6 +40,12 @@ def sample_dump(
     logging.basicConfig(level=logging.WARNING)
     console = Console()
     try:
+        server = Dsn.from_env(dsn)
+    except DsnError as exc:
+        setting = "--dsn" if dsn else DSN_ENV
+        Console(stderr=True).print(f"sample-dump: {setting}: {exc}", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
+    try:
         written = write_sample_dumps(
             out,
             _parse_date(date),
@@ -47,7 +53,7 @@ def sample_dump(
             scale=scale,
             seed=seed,
             gzip=gzip,
-            dsn=Dsn.from_env(dsn),
+            dsn=server,
         )
     except SampleDumpError as exc:
         Console(stderr=True).print(
@@ -55,6 +61,9 @@ def sample_dump(
         )
         raise typer.Exit(1) from exc
     table = Table("date", "dump", "bytes", "manifest")
+    table.columns[1].overflow = table.columns[3].overflow = "fold"  # paths wrap, never cut
+    table.columns[2].no_wrap = True
+    table.columns[2].justify = "right"
     for dump in written:
         table.add_row(
             dump.dump_date.isoformat(),

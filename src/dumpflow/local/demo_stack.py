@@ -21,7 +21,9 @@ from dumpflow.local.flow import LocalFlow
 from dumpflow.local.mariadb import mariadb_server
 from dumpflow.local.moto_server import MotoEndpoint, moto_server, patched_environ
 from dumpflow.local.moto_stack import LocalStack, StackOptions, deploy_stack
+from dumpflow.local.mysql import mysql_server
 from dumpflow.local.template import ACCOUNT_ID, load_template
+from dumpflow.local.warehouse import reset_schemas
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,31 @@ class DemoLayout:
     region: str = "ap-northeast-1"
     schema_suffix: str = ""
     min_dump_bytes: int = DEMO_MIN_DUMP_BYTES
+    engine: str = "mariadb"
+
+    @property
+    def engine_label(self) -> str:
+        return "MySQL" if self.engine == "mysql" else "MariaDB"
+
+    @property
+    def dbt_target(self) -> str:
+        """The dbt profile target of the engine (dbt_task/profiles.yml, contract 2)."""
+        return "local_mysql" if self.engine == "mysql" else "local"
+
+    def missing_files(self) -> list[str]:
+        """What the demo needs from the checkout and cannot find (empty when all is there)."""
+        needed = (self.template, self.glue_script, self.dbt_entry_point)
+        return [str(path) for path in needed if not path.exists()]
+
+    def warehouse_schemas(self) -> list[str]:
+        """Every schema this run writes: the loader's (with its shadow, rollback and retired
+        copies) and dbt's."""
+        loaded = [
+            f"{self.schema(base)}{copy}"
+            for base in ("staging", "staging_backfill")
+            for copy in ("", "__shadow", "__previous", "__retired")
+        ]
+        return loaded + [self.schema(base) for base in ("silver", "gold", "seeds")]
 
     @property
     def template(self) -> Path:
@@ -79,6 +106,7 @@ def _stack_parameters(layout: DemoLayout, dsn: Dsn) -> dict[str, str]:
         "DbtImageUri": (f"{ACCOUNT_ID}.dkr.ecr.{layout.region}.amazonaws.com/dumpflow-dbt:local"),
         "AuroraEndpoint": dsn.host,
         "AuroraPort": str(dsn.port),
+        "DatabaseTls": "preferred",
         "ArtifactBucketName": f"{layout.stack_name}-artifacts",
         "LoaderPackageKey": "dumpflow/loader.zip",
         "AlarmEmail": "operator@localhost",
@@ -97,8 +125,14 @@ def _dsn_url(dsn: Dsn) -> str:
 def demo_runtime(
     layout: DemoLayout, dsn: Dsn | None = None, output: TextIO | None = None
 ) -> Iterator[DemoRuntime]:
-    """Start MariaDB (or use the configured one), moto and the stack; stop them after."""
-    with mariadb_server(dsn) as database, moto_server(layout.region) as endpoint:
+    """Start the database (or use the configured one), moto and the stack; stop them after.
+
+    The run starts from empty warehouse schemas, as it starts from an empty moto: the sample
+    dates are relative to today, and a warehouse holding a newer snapshot from an earlier run
+    would refuse day 1 (dbt refuses a date older than its newest snapshot)."""
+    server = mysql_server(dsn) if layout.engine == "mysql" else mariadb_server(dsn)
+    with server as database, moto_server(layout.region) as endpoint:
+        dropped = reset_schemas(database, layout.warehouse_schemas())
         declared = set(_declared_parameters(layout.template))
         parameters = {k: v for k, v in _stack_parameters(layout, database).items() if k in declared}
         overrides = {
@@ -116,7 +150,10 @@ def demo_runtime(
                 ),
                 endpoint,
             )
-            task_environment = {"DBT_TARGET": "local", "DBT_SCHEMA_SUFFIX": layout.schema_suffix}
+            task_environment = {
+                "DBT_TARGET": layout.dbt_target,
+                "DBT_SCHEMA_SUFFIX": layout.schema_suffix,
+            }
             flow = LocalFlow(
                 stack,
                 layout.glue_script,
@@ -125,6 +162,21 @@ def demo_runtime(
                 output=output,
             )
             environment = stack.function_environment()
+            differences = [
+                f"{config.ENV_MIN_DUMP_BYTES}={layout.min_dump_bytes} (production "
+                "default 10 MiB): the demo's small dumps would be REJECTED otherwise",
+                f"dbt task runs with DBT_TARGET={layout.dbt_target} and the loader with "
+                f"DatabaseTls=preferred (no certificate check against the local "
+                f"{layout.engine_label}) instead of prod: Aurora MySQL over TLS verified "
+                "against the RDS CA bundle",
+                "X-Ray tracing off (POWERTOOLS_TRACE_DISABLED): no daemon locally",
+            ]
+            if dropped:
+                differences.append(
+                    "started from empty warehouse schemas (dropped what an earlier run left: "
+                    + ", ".join(dropped)
+                    + ")"
+                )
             with patched_environ(environment):
                 yield DemoRuntime(
                     layout=layout,
@@ -133,13 +185,7 @@ def demo_runtime(
                     stack=stack,
                     flow=flow,
                     settings=Settings.from_env(environment),
-                    local_differences=[
-                        f"{config.ENV_MIN_DUMP_BYTES}={layout.min_dump_bytes} (production "
-                        "default 10 MiB): the demo's small dumps would be REJECTED otherwise",
-                        "dbt task runs with DBT_TARGET=local (type mariadb) instead of prod "
-                        "(type mysql, Aurora)",
-                        "X-Ray tracing off (POWERTOOLS_TRACE_DISABLED): no daemon locally",
-                    ],
+                    local_differences=differences,
                 )
 
 

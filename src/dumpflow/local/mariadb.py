@@ -14,7 +14,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pymysql
@@ -50,8 +50,12 @@ def _binary(name: str) -> str | None:
 
 
 @contextlib.contextmanager
-def throwaway_server(startup_timeout: float = 60.0) -> Iterator[Dsn]:
-    """Start a private mariadbd in a temporary directory; yields its DSN; removes it after."""
+def throwaway_server(
+    startup_timeout: float = 60.0, extra_args: Sequence[str] = ()
+) -> Iterator[Dsn]:
+    """Start a private mariadbd in a temporary directory; yields its DSN; removes it after.
+
+    ``extra_args`` are added to the server's command line (e.g. its TLS certificate)."""
     mariadbd, install_db = _binary("mariadbd"), _binary("mariadb-install-db")
     if not mariadbd or not install_db:
         raise MariaDBUnavailable(
@@ -91,6 +95,7 @@ def throwaway_server(startup_timeout: float = 60.0) -> Iterator[Dsn]:
             # Aurora and on distribution builds of MariaDB.
             "--character-set-server=utf8mb4",
             "--collation-server=utf8mb4_general_ci",
+            *extra_args,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

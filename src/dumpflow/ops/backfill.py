@@ -16,7 +16,7 @@ from dumpflow.config import Settings
 from dumpflow.control.state import ACTIVE_STATUSES, DumpState, DumpStatus, ReplayRefused, StateStore
 from dumpflow.dumps import PROCESSED_PREFIX, DumpRef, NotADumpKey, normalize_etag, parse_dump_date
 from dumpflow.ops.enqueue import Enqueued, enqueue
-from dumpflow.ops.errors import DumpStepFailed, OpsError
+from dumpflow.ops.errors import DumpStepFailed, Interrupted, OpsError
 from dumpflow.ops.serialize import to_jsonable
 
 if TYPE_CHECKING:
@@ -192,12 +192,18 @@ class Backfiller:
         *,
         on_item: Callable[[BackfillItem], None] | None = None,
     ) -> BackfillResult:
-        """Arm and enqueue the planned dumps in date order; stops at the first AWS error."""
-        for item in items:
-            if item.action == Action.WOULD_ENQUEUE and item.found is not None:
-                self._enqueue(item, item.found)
-            if on_item:
-                on_item(item)
+        """Arm and enqueue the planned dumps in date order; stops at the first AWS error.
+
+        Ctrl-C raises Interrupted with the result so far (the dates still "would enqueue"
+        were not sent)."""
+        try:
+            for item in items:
+                if item.action == Action.WOULD_ENQUEUE and item.found is not None:
+                    self._enqueue(item, item.found)
+                if on_item:
+                    on_item(item)
+        except KeyboardInterrupt:
+            raise Interrupted(BackfillResult(items)) from None
         return BackfillResult(items)
 
     def _decide(self, state: DumpState | None) -> tuple[Action, str]:

@@ -54,3 +54,11 @@ class DumpStepFailed(OpsError):
         self.step = step
         detail = f" ({after})" if after else ""
         super().__init__(f"{key}: {step} failed: {describe_aws_error(cause)}{detail}")
+
+
+class Interrupted(Exception):
+    """The operator pressed Ctrl-C: ``partial`` is the result up to there (what was done)."""
+
+    def __init__(self, partial: object) -> None:
+        super().__init__("interrupted")
+        self.partial = partial

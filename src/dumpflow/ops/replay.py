@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dumpflow.control.state import DumpState, DumpStatus, ReplayRefused, StateStore
 from dumpflow.ops.dlq import DeadLetter, DeadLetterQueue
 from dumpflow.ops.enqueue import Enqueued, Mode, enqueue
-from dumpflow.ops.errors import DumpStepFailed
+from dumpflow.ops.errors import DumpStepFailed, Interrupted
 from dumpflow.ops.serialize import to_jsonable
 
 if TYPE_CHECKING:
@@ -73,7 +73,13 @@ class ReplayItem:
 
     @property
     def needs_attention(self) -> bool:
-        return self.outcome in (Outcome.REFUSED, Outcome.NEEDS_FORCE, Outcome.UNREADABLE)
+        """Refused, unreadable, or (when only listed) a failed dump still waiting on the DLQ."""
+        return self.outcome in (
+            Outcome.REFUSED,
+            Outcome.NEEDS_FORCE,
+            Outcome.UNREADABLE,
+            Outcome.WOULD_SEND,
+        )
 
 
 @dataclass(slots=True)
@@ -84,7 +90,10 @@ class ReplayResult:
 
     @property
     def needs_attention(self) -> bool:
-        return bool(self.missing_keys) or any(i.needs_attention for i in self.items)
+        """The exit code's and the JSON's ``needs_attention``: one rule for both."""
+        if self.missing_keys or self.unread:
+            return True
+        return any(i.needs_attention for i in self.items)
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for item in self.items if item.outcome == outcome)
@@ -174,18 +183,26 @@ class Replayer:
         seen: set[str] = set()
         sent: dict[str, Enqueued] = {}
         watermark = self.store.watermark()
-        while True:
-            received = self.dlq.receive()
-            again = [x for x in received if x.message_id in seen]
-            items = group_letters([x for x in received if x.message_id not in seen])
-            seen.update(x.message_id for i in items for x in i.letters)
-            for item in items:
-                self._handle(item, keys, watermark, sent, dry_run=dry_run)
-            result.items.extend(items)
-            kept = [x for i in items if not _gone(i, dry_run) for x in i.letters]
-            self.dlq.release(again + kept)
-            if dry_run or not any(_gone(i, dry_run) for i in items):
-                break
+        again: list[DeadLetter] = []
+        items: list[ReplayItem] = []
+        try:
+            while True:
+                received = self.dlq.receive()
+                again = [x for x in received if x.message_id in seen]
+                items = group_letters([x for x in received if x.message_id not in seen])
+                seen.update(x.message_id for i in items for x in i.letters)
+                result.items.extend(items)
+                for item in items:
+                    self._handle(item, keys, watermark, sent, dry_run=dry_run)
+                kept = [x for i in items if not _gone(i, dry_run) for x in i.letters]
+                self.dlq.release(again + kept)
+                progressed = any(_gone(i, dry_run) for i in items)
+                again, items = [], []
+                if dry_run or not progressed:
+                    break
+        except KeyboardInterrupt:
+            self._release_after_interrupt(again, items, dry_run)
+            raise Interrupted(result) from None
         found = {i.key for i in result.items} | {
             i.first.dump.name for i in result.items if i.first.dump
         }
@@ -284,6 +301,17 @@ class Replayer:
             after = "the DLQ copy reappears; replay again to drop it"
             raise DumpStepFailed(key, "deleting a resolved DLQ copy", exc, after) from exc
         log.info("dropped %d resolved DLQ copies of %s: %s", len(item.letters), key, item.reason)
+
+    def _release_after_interrupt(
+        self, again: list[DeadLetter], items: list[ReplayItem], dry_run: bool
+    ) -> None:
+        """Stopped by the operator: what was not deleted becomes visible again now, so a
+        resumed replay finds it at once (a second Ctrl-C leaves it to the hold timeout)."""
+        kept = [x for i in items if not _gone(i, dry_run) for x in i.letters]
+        try:
+            self.dlq.release(again + kept)
+        except (BotoCoreError, ClientError):
+            log.warning("could not release %d held DLQ message(s)", len(again + kept))
 
     def _still_held(self, result: ReplayResult, dry_run: bool) -> int:
         return sum(len(i.letters) for i in result.items if not _gone(i, dry_run))

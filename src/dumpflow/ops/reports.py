@@ -96,3 +96,24 @@ def dbt_facts(report: dict[str, Any]) -> list[Fact]:
                 message = node.get("message") or ""
                 facts.append((str(node.get("status")), f"{node.get('unique_id')}: {message}"))
     return facts
+
+
+def quality_facts(report: dict[str, Any]) -> list[Fact]:
+    """The dbt report's ``data_quality`` section (contract 5): one line per check that found
+    something in the source data, with the offending keys it sampled."""
+    section = report.get("data_quality")
+    if not isinstance(section, dict):
+        return []
+    checks = [c for c in section.get("checks") or [] if isinstance(c, dict)]
+    warnings = section.get("warnings")
+    count = warnings if isinstance(warnings, int) else len(checks)
+    facts: list[Fact] = [("warnings", str(count))]
+    for check in checks:
+        where = ".".join(str(part) for part in (check.get("model"), check.get("column")) if part)
+        failures = check.get("failures")
+        rows = f"{failures:,} row(s)" if isinstance(failures, int) else "? rows"
+        samples = [str(k) for k in check.get("sample_keys") or []]
+        keys = f"; keys {', '.join(samples)}" if samples else ""
+        label = str(check.get("kind") or "check")
+        facts.append((label, f"{where or check.get('name', '?')}: {rows}{keys}"))
+    return facts

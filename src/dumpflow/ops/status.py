@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,26 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 ATTENTION_STATUSES = frozenset({DumpStatus.FAILED, DumpStatus.REJECTED})
+
+
+def current_error(state: DumpState) -> str:
+    """The error that explains the dump's status now: a FAILED/REJECTED dump's last error or
+    reason, a skipped or waiting dump's reason; nothing for a dump that SUCCEEDED or is
+    running (an error of an earlier attempt is history, shown with ``status --key``)."""
+    if state.status in ATTENTION_STATUSES:
+        error = state.last_error or {}
+        if error:
+            return f"{error.get('stage', '?')}: {error.get('message', '')}"
+        return state.reason or ""
+    if state.status in (DumpStatus.SUCCEEDED, DumpStatus.LOADING, DumpStatus.TRANSFORMING):
+        return ""
+    return state.reason or ""
+
+
+def armed_attempt(state: DumpState) -> int | None:
+    """The attempt a replay or backfill armed and that has not started yet."""
+    armed = state.replay_armed_attempt
+    return armed if armed is not None and armed > state.attempts else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +66,7 @@ class StatusReport:
     detail: DumpDetail | None = None
     notes: list[str] = field(default_factory=list)
     whole_pipeline: bool = True
+    queue: QueueDepth | None = None
 
     @property
     def needs_attention(self) -> bool:
@@ -62,6 +84,7 @@ class StatusReport:
             "watermark": to_jsonable(self.watermark),
             "waiting": self.waiting,
             "dlq_depth": self.dlq.total if self.dlq else None,
+            "queue_depth": to_jsonable(self.queue),
             "gaps": to_jsonable(self.gaps),
             "needs_attention": self.needs_attention,
             "dumps": [
@@ -70,6 +93,8 @@ class StatusReport:
                     "load_seconds": line.state.load_seconds,
                     "transform_seconds": line.state.transform_seconds,
                     "rows_loaded": line.rows_loaded,
+                    "current_error": current_error(line.state) or None,
+                    "armed_attempt": armed_attempt(line.state),
                 }
                 for line in self.dumps
             ],
@@ -115,8 +140,14 @@ def build_status(
     limit: int | None = None,
     on_date: dt.date | None = None,
     key: str | None = None,
+    statuses: frozenset[DumpStatus] | None = None,
+    since: dt.date | None = None,
+    queue: Callable[[], QueueDepth] | None = None,
 ) -> StatusReport:
-    """Assemble the report; ``key`` adds the full detail of one dump (its reports included)."""
+    """Assemble the report; ``key`` adds the full detail of one dump (its reports included).
+
+    ``statuses`` and ``since`` (dump dates from that day on) narrow the rows shown; gaps are
+    always computed over every dump. ``queue`` reads the main queue's depth."""
     everything = store.list_dumps()
     shown = everything
     notes: list[str] = []
@@ -128,6 +159,10 @@ def build_status(
         shown = [s for s in everything if s.dump_date == on_date]
         if not shown:
             notes.append(f"no dump dated {on_date.isoformat()} in the state table")
+    if statuses is not None:
+        shown = [s for s in shown if s.status in statuses]
+    if since is not None:
+        shown = [s for s in shown if s.dump_date >= since]
     if limit is not None:
         shown = shown[:limit]
 
@@ -148,5 +183,6 @@ def build_status(
         gaps=date_gaps(everything),
         detail=detail,
         notes=notes,
-        whole_pipeline=key is None and on_date is None,
+        whole_pipeline=key is None and on_date is None and statuses is None and since is None,
+        queue=queue() if queue else None,
     )

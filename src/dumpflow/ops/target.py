@@ -18,6 +18,14 @@ import boto3
 from dumpflow import config
 from dumpflow.config import Settings
 from dumpflow.ops.errors import OpsError
+from dumpflow.ops.settings_check import (
+    check_environment,
+    check_profile,
+    check_region,
+    check_settings,
+    check_stack_name,
+    check_url,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -26,6 +34,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 ENV_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+ENV_STACK_NAME = "DUMPFLOW_STACK_NAME"
 
 # CloudFormation output name -> Settings field (the outputs template.yaml exports).
 STACK_OUTPUTS: Mapping[str, str] = {
@@ -110,11 +119,29 @@ def resolve_target(
     endpoint_url: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> AwsTarget:
-    """Build the target from the CLI options and the environment (see the module docstring)."""
+    """Build the target from the CLI options and the environment (see the module docstring).
+
+    Every value is checked first: a bad one raises SettingError naming the option or the
+    environment variable it came from.
+    """
     environ = os.environ if env is None else env
-    endpoint = endpoint_url or environ.get(ENV_ENDPOINT_URL) or None
+    check_environment(environ)
+    if profile is not None:
+        check_profile("--profile", profile)
+    if region is not None:
+        check_region("--region", region)
+    if stack_name is not None:
+        check_stack_name("--stack-name", stack_name)
+    elif environ.get(ENV_STACK_NAME):
+        stack_name = check_stack_name(ENV_STACK_NAME, environ[ENV_STACK_NAME])
+    if endpoint_url is not None:
+        endpoint = check_url("--endpoint-url", endpoint_url)
+    elif environ.get(ENV_ENDPOINT_URL):
+        endpoint = check_url(ENV_ENDPOINT_URL, environ[ENV_ENDPOINT_URL])
+    else:
+        endpoint = None
+    settings = check_settings(Settings.from_env(dict(environ)))
     session = boto3.Session(profile_name=profile, region_name=region)
-    settings = Settings.from_env(dict(environ))
     if stack_name:
         cfn = session.client("cloudformation", endpoint_url=endpoint)
         settings = stack_settings(cfn, stack_name, settings)
