@@ -87,7 +87,7 @@ def run_success_chain(world: SampleWorld, invoke: Invoke) -> list[StepOutcome]:
     world.stop_task(0, TASK_EXITED)
 
     def finished(payload: Any) -> tuple[bool, str, dict[str, Any]]:
-        after = world.state(next_day)
+        after = world.state(next_day.key)
         nxt = str(after.status) if after else "no state item"
         archived, watermark = world.archived(), world.store.watermark()
         ok = (

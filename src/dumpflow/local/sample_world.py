@@ -223,8 +223,9 @@ class SampleWorld:
 
     # ----- what an operator would look at ---------------------------------------------------
 
-    def state(self, ref: DumpRef | None = None) -> DumpState | None:
-        return self.store.get((ref or self.dump).key)
+    def state(self, key: str | None = None) -> DumpState | None:
+        """The state item of ``key`` (default: the samples' dump)."""
+        return self.store.get(key or self.dump.key)
 
     def glue_runs(self) -> list[dict[str, Any]]:
         runs: list[dict[str, Any]] = self.glue.get_job_runs(JobName=self.settings.glue_job)[

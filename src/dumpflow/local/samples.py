@@ -18,6 +18,7 @@ from dumpflow.dumps import DumpRef, dump_ref
 REPO_ROOT = Path(__file__).resolve().parents[3]
 EVENTS_DIR = REPO_ROOT / "events"
 SAMPLE_STACK_NAME = "dumpflow-dev"
+ENV_VARS_NAME = "env.json"  # written next to the samples by make sam-local, not a sample
 
 SQS_DUMP_OBJECT_CREATED = "sqs_dump_object_created.json"
 GLUE_JOB_SUCCEEDED = "glue_job_succeeded.json"
@@ -49,6 +50,10 @@ class SampleEvents:
 
     def path(self, name: str) -> Path:
         return self.directory / name
+
+    def names(self) -> list[str]:
+        """Every sample file in the directory."""
+        return sorted(p.name for p in self.directory.glob("*.json") if p.name != ENV_VARS_NAME)
 
     def load(self, name: str) -> dict[str, Any]:
         loaded: dict[str, Any] = json.loads(self.path(name).read_text(encoding="utf-8"))
