@@ -138,7 +138,9 @@ def _wait_for_interrupt(runtime: DemoRuntime, env_vars: Path, samples: SampleEve
         "(the dump above has SUCCEEDED: its samples now meet a finished dump):"
     )
     for sample, function in SAMPLE_FUNCTIONS.items():
-        console.print(f"  {invoke_command(function, samples.path(sample), env_vars)}")
+        console.print(
+            f"  {invoke_command(function, samples.path(sample), env_vars)}", soft_wrap=True
+        )
     settings = runtime.settings
     exports = {
         "AWS_ENDPOINT_URL": runtime.endpoint.url,
@@ -152,7 +154,7 @@ def _wait_for_interrupt(runtime: DemoRuntime, env_vars: Path, samples: SampleEve
     }
     console.print("and to look at the stack:")
     for name, value in exports.items():
-        console.print(f"  export {name}='{value}'")
+        console.print(f"  export {name}='{value}'", soft_wrap=True)
     console.print("  .venv/bin/dumpflow status\nPress Ctrl-C to stop.")
     try:
         while True:
