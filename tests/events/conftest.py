@@ -1,21 +1,20 @@
-"""Handlers run as Lambda runs them: settings from the environment, AWS through moto."""
+"""The demo's local stack under the dev stack's name: where the sample events belong."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from moto import mock_aws
 
-from control.aws_world import World, create_deployment, fake_credentials, settings_env
+from dumpflow.db import Dsn
+from dumpflow.local.demo_stack import DemoLayout, demo_runtime
+from dumpflow.local.sample_world import SampleWorld
+from dumpflow.local.samples import SAMPLE_STACK_NAME
 
 
 @pytest.fixture()
-def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    """A moto deployment whose names are in the environment, as template.yaml sets them."""
-    fake_credentials(monkeypatch)
-    with mock_aws():
-        world = World(create_deployment())
-        for name, value in settings_env(world.settings).items():
-            monkeypatch.setenv(name, value)
-        yield world
+def sample_world(mariadb_dsn: Dsn) -> Iterator[SampleWorld]:
+    """A fresh stack from template.yaml named ``dumpflow-dev`` (moto; MariaDB is not written:
+    no Glue job or dbt task runs here, only the functions)."""
+    with demo_runtime(DemoLayout(stack_name=SAMPLE_STACK_NAME), mariadb_dsn) as runtime:
+        yield SampleWorld(runtime)

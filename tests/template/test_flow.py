@@ -10,7 +10,7 @@ from moto.events.models import EventPattern
 
 from dumpflow.dumps import DEFAULT_DUMP_PREFIX, MANIFEST_PREFIX, dump_ref
 from dumpflow.local.template import Resolver
-from template.stack import ACCOUNT, REGION, ROOT, STACK
+from template.stack import ACCOUNT, REGION, STACK
 
 
 def object_created(bucket: str, key: str, etag: str, size: int) -> dict[str, Any]:
@@ -240,34 +240,3 @@ def test_async_functions_park_failed_events_instead_of_dropping_them(
             # With "Type" SAM would create (and leave unwatched) a queue of its own.
             dead_letter = source["Properties"]["DeadLetterConfig"]
             assert dead_letter == {"Arn": {"Fn::GetAtt": ["EventDLQ", "Arn"]}}
-
-
-def test_the_events_fixtures_match_the_rules_of_a_stack_named_dumpflow(
-    resources: dict[str, Any], resolver: Resolver
-) -> None:
-    events = ROOT / "events"
-    glue = resources["GlueStateFunction"]["Properties"]["Events"]["GlueJobStateChange"]
-    ecs = resources["EcsStateFunction"]["Properties"]["Events"]["DbtTaskStopped"]
-    rules = {
-        "glue": Pattern(resolver.resolve(glue["Properties"]["Pattern"])),
-        "ecs": Pattern(resolver.resolve(ecs["Properties"]["Pattern"])),
-    }
-    fixtures = {
-        "glue_job_succeeded.json": "glue",
-        "glue_job_failed.json": "glue",
-        "ecs_task_stopped_exit0.json": "ecs",
-        "ecs_task_stopped_exit1.json": "ecs",
-    }
-    for name, rule in fixtures.items():
-        event = json.loads((events / name).read_text(encoding="utf-8"))
-        assert rules[rule].matches(event), name
-        other = "ecs" if rule == "glue" else "glue"
-        assert not rules[other].matches(event), name
-    (record,) = json.loads((events / "sqs_dump_object_created.json").read_text("utf-8"))["Records"]
-    queue_arn = resolver.physical["DumpQueue"].attributes["Arn"]
-    assert record["eventSourceARN"] == queue_arn
-    assert record["attributes"]["MessageGroupId"] == "dumps"
-    body = json.loads(record["body"])
-    target = resolver.resolve(resources["ObjectCreatedRule"]["Properties"])["Targets"][0]
-    s3_event = object_created(body["bucket"], body["key"], body["etag"], int(body["size"]))
-    assert json.loads(transform(target, s3_event)) == body
