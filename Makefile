@@ -91,8 +91,11 @@ sam-local: install lambda-image sam-build
 	$(BIN)/python -m dumpflow.local.sam_local run --sam $(SAM_BIN)/sam \
 	  --template $(SAM_BUILD_DIR)/template.yaml --env-vars events/env.json $(SAM_LOCAL_ARGS)
 
+# pytest-xdist: the suite mostly waits on servers, dbt and containers, so three workers on two
+# cores finish sooner than two; each test module stays on one worker (tests/conftest.py).
+TEST_WORKERS ?= 3
 test: install sam-install mysql-server lint typecheck template-check
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Publishes the dbt image and the Glue loader package, then sam build && sam deploy
 # --config-env $(ENV) (docs/deploy.md; needs AWS credentials, docker and the bootstrap).

@@ -21,6 +21,18 @@ from mariadb_schemas import drop_schemas_containing
 
 ENGINES = ("mariadb", "mysql")
 
+# Under pytest-xdist (`make test` runs `--dist loadgroup`), a module's tests stay on one worker
+# (module-scoped fixtures such as a built warehouse are made once), and every test that builds
+# with SAM or drives Docker shares one worker: they write the same wheel cache and image tags.
+SERIAL_PACKAGES = {"sam_local": "sam_local"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        package = item.path.parent.name
+        group = SERIAL_PACKAGES.get(package, str(item.path))
+        item.add_marker(pytest.mark.xdist_group(group))
+
 
 @pytest.fixture(scope="session")
 def mariadb_dsn() -> Iterator[Dsn]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -147,5 +148,19 @@ def test_a_bad_database_dsn_is_named(name: str, args: list[str]) -> None:
     @given(BAD_DSNS)
     def check(value: str) -> None:
         assert_one_line_naming(name, args, {name: value})
+
+    check()
+
+
+def test_a_bad_load_dump_dsn_is_named(tmp_path: Path) -> None:
+    dump = tmp_path / "gghouse_20261120.sql"
+    dump.write_text("CREATE TABLE t (id INT);\n")
+
+    @settings(max_examples=max(EXAMPLES // 4, 5), deadline=None)
+    @given(BAD_DSNS)
+    def check(value: str) -> None:
+        load = ["load-dump", str(dump), "--schema", "never_loaded"]
+        assert_one_line_naming("--dsn", [*load, f"--dsn={value}"], {})
+        assert_one_line_naming("DUMPFLOW_DSN", load, {"DUMPFLOW_DSN": value})
 
     check()

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dumpflow.db import Dsn
+from dumpflow.db import Dsn, DsnError
 from dumpflow.loader import LoadError, LoadReport, ValidationReport, load_dump, validate_dump
 
 out = Console()
@@ -86,10 +86,16 @@ def load_dump_command(
     """Load a dump into SCHEMA atomically (shadow schema, one RENAME TABLE)."""
     logging.basicConfig(level=logging.WARNING)
     try:
+        target = Dsn.from_env(dsn)
+    except DsnError as exc:
+        setting = "--dsn" if dsn is not None else "DUMPFLOW_DSN"
+        err.print(f"error: {setting}: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
+    try:
         report = load_dump(
             source,
             schema,
-            Dsn.from_env(dsn),
+            target,
             tables=_names(tables) or None,
             required_tables=_names(require_tables),
             expected_sha256=expected_sha256,
