@@ -24,13 +24,17 @@ ENGINES = ("mariadb", "mysql")
 # Under pytest-xdist (`make test` runs `--dist loadgroup`), a module's tests stay on one worker
 # (module-scoped fixtures such as a built warehouse are made once), and every test that builds
 # with SAM or drives Docker shares one worker: they write the same wheel cache and image tags.
+# Modules whose tests share no module fixture and each run a whole demo are spread test by test.
 SERIAL_PACKAGES = {"sam_local": "sam_local"}
+SPREAD_MODULES = {"test_demo_cli.py"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         package = item.path.parent.name
         group = SERIAL_PACKAGES.get(package, str(item.path))
+        if item.path.name in SPREAD_MODULES:
+            group = item.nodeid
         item.add_marker(pytest.mark.xdist_group(group))
 
 
