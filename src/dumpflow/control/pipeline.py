@@ -353,6 +353,7 @@ class Pipeline:
             stage="quality",
             when=lambda s: s.glue_run_id == run_id,
             checks=rejection.checks,
+            message=rejection.summary,
         )
         self.release_for(state.key)
         return True
@@ -502,6 +503,7 @@ class Pipeline:
         stage: str = "ingest",
         when: Callable[[DumpState], bool] | None = None,
         checks: list[dict[str, object]] | None = None,
+        message: str | None = None,
     ) -> DumpState | None:
         """End a dump that will not run: REJECTED or SKIPPED_*, with the reason recorded
         (``stage`` and ``checks``: where a REJECTED dump was refused, e.g. the quality gate)."""
@@ -509,7 +511,7 @@ class Pipeline:
         rejected = to is DumpStatus.REJECTED
         error: dict[str, object] | None = None
         if rejected:
-            error = {"stage": stage, "message": reason, "at": iso(now)}
+            error = {"stage": stage, "message": message or reason, "at": iso(now)}
             if checks is not None:
                 error["checks"] = checks
         extra: dict[str, object] = (
