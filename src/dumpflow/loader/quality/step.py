@@ -52,12 +52,15 @@ class QualityOptions:
     follows, so only freshness, the manifest and the dbt columns are judged.
     ``accepted_by``: an operator accepted this one dump's quality; a failed gate then
     publishes anyway, and the report says who accepted which failures.
+    ``previous_schema``: judge against this schema instead of the load's target
+    (``dumpflow validate-dump --against-previous``: a private load, a real predecessor).
     """
 
     dump_date: dt.date
     manifest_max_updated_at: object = None
     compare_previous: bool = True
     accepted_by: str | None = None
+    previous_schema: str | None = None
     config: GateConfig | None = None
     dbt_columns: DbtColumns | None = None
 
@@ -87,7 +90,9 @@ class QualityStep:
             result = run_gate(
                 conn,
                 shadow_schema=shadow_name(schema),
-                published_schema=schema if opts.compare_previous else None,
+                published_schema=(opts.previous_schema or schema)
+                if opts.compare_previous
+                else None,
                 dump_date=opts.dump_date,
                 manifest_max_updated_at=opts.manifest_max_updated_at,
                 config=config,
