@@ -87,6 +87,13 @@ def load_facts(report: dict[str, Any]) -> list[Fact]:
 def dbt_facts(report: dict[str, Any]) -> list[Fact]:
     """The lines of a dbt run summary worth showing: outcome, counts, the nodes that failed."""
     facts = _scalars(report, ("status", "backfill", "source_schema", "seconds", "error"))
+    gate = report.get("load_quality")
+    if isinstance(gate, dict):
+        verdict = gate.get("verdict") or gate.get("error") or gate.get("note") or "?"
+        text = f"{verdict}: {gate['summary']}" if gate.get("summary") else str(verdict)
+        if gate.get("accepted_by"):
+            text += f" (accepted by {gate['accepted_by']})"
+        facts.append(("load quality gate", text))
     counts = report.get("counts")
     if isinstance(counts, dict) and counts:
         facts.append(("nodes", ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))))
