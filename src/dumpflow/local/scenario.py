@@ -452,6 +452,8 @@ class DemoScenario:
     def _replayed_day(self, day: dt.date, result: ScenarioResult) -> str:
         key = dump_key_for(day)
         runs_before = len(self.runtime.flow.glue.outcomes)
+        # the day's own manifest again first (step 5 left the stale copy's), then the dump
+        self._upload(manifest_key_for(day), self.samples[day].manifest_path)
         self._upload(key, self.samples[day].path)
         self._settle()
         state = self._state(key)
