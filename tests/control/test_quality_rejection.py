@@ -119,3 +119,18 @@ def test_accepting_quality_passes_the_override_to_that_one_attempt_only(world: W
     world.deliver(ref, mode="replay", attempt=again)
     assert "--accept_quality" not in world.runs_for(ref)[-1]["Arguments"]
     assert world.state(ref).accept_quality is None
+
+
+def test_a_new_upload_of_the_key_drops_an_unused_acceptance(world: World) -> None:
+    ref = world.put_dump(world.day(-1))
+    world.deliver(ref)
+    write_report(world, ref, rejected_report(ref, world.state(ref).glue_run_id))
+    world.finish_load(ref, "FAILED")
+    world.store.arm_replay(ref.key, mode="replay", force=False, note="", accepted_by="ops-sato")
+    # the producer uploads corrected content before the replay message is delivered
+    fixed = world.put_dump(world.day(-1), body=b"-- corrected dump\n" * 200)
+    world.deliver(fixed)
+    state = world.state(fixed)
+    assert state.status is DumpStatus.LOADING and state.etag == fixed.etag
+    assert state.accept_quality is None
+    assert "--accept_quality" not in world.runs_for(fixed)[-1]["Arguments"]
