@@ -6,7 +6,9 @@ day 2 into the schema the gate then judges as the shadow. The gate runs ``--repe
 against them (shipped configuration, the warehouse's columns); the report shows the load of
 day 2 and the gate's median side by side, and the gate's share of the load time. Day 2
 passes every check (the script exits 1 otherwise). All schemas are private and dropped at
-the end.
+the end. Then the same pair once more as production runs it, the gate wired in as the
+loader's ``before_publish`` step (``QualityStep``): day 1, then day 2 judged and published;
+the report's own ``seconds`` (gate included) and ``quality.seconds`` give the wired share.
 
     .venv/bin/python benchmarks/quality_gate.py [--scale 1.0] [--repeats 5] [--dsn URL ...]
 """
@@ -26,7 +28,7 @@ import pymysql
 
 from dumpflow.db import Dsn
 from dumpflow.loader import load_dump
-from dumpflow.loader.quality import load_config, run_gate
+from dumpflow.loader.quality import QualityOptions, QualityStep, load_config, run_gate
 from dumpflow.loader.quality.dbt_columns import extract_dbt_columns
 from dumpflow.sample import SampleDump, write_sample_dumps
 
@@ -73,7 +75,19 @@ def measure(dsn: Dsn, dumps: list[SampleDump], repeats: int, dbt_columns_path: P
                 gate_seconds.append(result.seconds)
         finally:
             conn.close()
+        wired = f"{fragment}_wired"
+        for dump in dumps:
+            step = QualityStep(
+                QualityOptions(dump.dump_date, dump.manifest["max_updated_at_by_table"])
+            )
+            wired_report = load_dump(
+                str(dump.path), wired, dsn, required_tables=REQUIRED, before_publish=step
+            )
+        assert wired_report.quality is not None
         return {
+            "wired_load": wired_report.seconds,
+            "wired_gate": float(wired_report.quality["seconds"]),
+            "wired_verdict": wired_report.quality["verdict"],
             "rows": report.total_rows,
             "sql_bytes": report.sql_bytes,
             "load": load_seconds,
@@ -121,9 +135,14 @@ def main() -> int:
             f"{dsn.redacted():<32} {res['rows']:>9,} {res['load']:>10.2f}s {res['gate']:>7.3f}s "
             f"{share:>6.1%} {res['verdict']} ({res['checks']} checks, max {res['gate_max']:.3f}s)"
         )
+        print(
+            f"{'  wired (before_publish)':<32} {'':>9} {res['wired_load']:>10.2f}s "
+            f"{res['wired_gate']:>7.3f}s {res['wired_gate'] / res['wired_load']:>6.1%} "
+            f"{res['wired_verdict']} (load of day 2 with the gate inside it)"
+        )
         for message in res["failures"]:
             print(f"    {message}")
-        ok = ok and res["verdict"] == "pass"
+        ok = ok and res["verdict"] == "pass" and res["wired_verdict"] == "pass"
     return 0 if ok else 1
 
 

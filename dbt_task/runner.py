@@ -267,14 +267,43 @@ def run_dbt(command: list[str], config: RunConfig, work_dir: Path) -> StepOutcom
     return step
 
 
+def load_quality(s3: Any, bucket: str, dump_date: dt.date) -> dict[str, Any]:
+    """The quality gate's verdict on the load this run transforms (docs/QUALITY_GATE.md),
+    from ``reports/load/<date>.json``: verdict, summary, who accepted a failure, and the rows
+    that failed or warned. Never fails the run: a missing or odd report is said as such."""
+    key = f"reports/load/{dump_date.isoformat()}.json"
+    try:
+        loaded = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except Exception as exc:  # the dbt run stands on its own; the reason is kept
+        return {"report": key, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    gate = loaded.get("quality") if isinstance(loaded, dict) else None
+    if not isinstance(gate, dict):
+        return {"report": key, "verdict": None, "note": "the load report has no quality section"}
+    rows = [
+        {name: check.get(name) for name in ("check", "table", "value", "limit", "verdict")}
+        for check in gate.get("checks") or []
+        if isinstance(check, dict) and check.get("verdict") in ("fail", "warn")
+    ]
+    return {
+        "report": key,
+        "verdict": gate.get("verdict"),
+        "summary": gate.get("summary"),
+        "accepted_by": gate.get("accepted_by"),
+        "checks": rows,
+    }
+
+
 def write_report(config: RunConfig, report: dict[str, Any]) -> str | None:
-    """Upload the run summary to ``reports/dbt/<date>.json``; the key, or None without a bucket."""
+    """Upload the run summary to ``reports/dbt/<date>.json``, with the quality gate's verdict
+    on the load it transformed (``load_quality``); the key, or None without a bucket."""
     if not config.bucket:
         return None
     import boto3
 
     key = f"reports/dbt/{config.dump_date.isoformat()}.json"
-    boto3.client("s3").put_object(
+    s3 = boto3.client("s3")
+    report = {**report, "load_quality": load_quality(s3, config.bucket, config.dump_date)}
+    s3.put_object(
         Bucket=config.bucket,
         Key=key,
         Body=json.dumps(report, indent=2, default=str).encode(),

@@ -7,6 +7,14 @@ Aurora over TLS, certificate checked against the pinned RDS CA bundle). The repo
 ``reports/load/<YYYY-MM-DD>.json`` in the report bucket (the dump bucket when unset), also
 when the load fails, so ``dumpflow status`` can show why.
 
+The quality gate (docs/QUALITY_GATE.md) judges the loaded shadow before the publish, with the
+manifest's ``max_updated_at_by_table`` (``dumps-manifest/gghouse_YYYYMMDD.json`` in the dump
+bucket). A failed gate writes ``status: REJECTED`` with ``error.stage = "quality"`` and fails
+the run; ``--accept_quality OPERATOR`` (set by ``dumpflow replay --accept-quality`` for one
+attempt) publishes anyway and names the operator in the report. ``--backfill true``: the
+published schema is not this dump's predecessor, so progress and drift are not judged.
+``--quality_config PATH`` reads another gate settings file (local runs and tests).
+
 Runs outside Glue too: ``awsglue`` is optional, argv is read as ``--name value`` pairs, and
 without ``--secret_arn`` the database comes from ``$DUMPFLOW_DSN``.
 """
@@ -17,12 +25,22 @@ import datetime as dt
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from dumpflow.db import Dsn, DsnError, TlsMode
+from dumpflow.dumps import manifest_key_for
 from dumpflow.loader import LoadError, load_dump
+from dumpflow.loader.quality import (
+    QualityConfigError,
+    QualityOptions,
+    QualityRejected,
+    QualityStep,
+    load_config,
+)
 
 log = logging.getLogger("dumpflow.glue")
 
@@ -94,6 +112,57 @@ def report_key(dump_date: str) -> str:
     return f"{REPORT_PREFIX}{dump_date}.json"
 
 
+def manifest_max_updated_at(s3: Any, args: dict[str, str]) -> object:
+    """The manifest's ``max_updated_at_by_table`` as written (the gate judges it); None when
+    there is no manifest or it has no such field (the gate then warns).
+
+    Raises LoadError (stage ``setup``) when the manifest exists but cannot be read as JSON.
+    """
+    key = manifest_key_for(dt.date.fromisoformat(args["dump_date"]))
+    try:
+        raw = s3.get_object(Bucket=args["dump_bucket"], Key=key)["Body"].read()
+    except ClientError as exc:
+        if str(exc.response.get("Error", {}).get("Code")) not in ("NoSuchKey", "404"):
+            raise LoadError(
+                args["dump_key"], "setup", f"cannot read the manifest {key}: {exc}"
+            ) from exc
+        log.warning("%s: no manifest %s: the gate judges without it", args["dump_key"], key)
+        return None
+    except Exception as exc:
+        raise LoadError(
+            args["dump_key"], "setup", f"cannot read the manifest {key}: {exc}"
+        ) from exc
+    try:
+        manifest = json.loads(raw)
+    except ValueError as exc:
+        raise LoadError(
+            args["dump_key"], "setup", f"the manifest {key} is not JSON: {exc}"
+        ) from exc
+    return manifest.get("max_updated_at_by_table") if isinstance(manifest, dict) else None
+
+
+def quality_step(s3: Any, args: dict[str, str]) -> QualityStep:
+    """The gate for this run, from the job arguments and the manifest."""
+    backfill = args.get("backfill", "").strip().lower()
+    if backfill not in ("", "true", "false"):
+        raise LoadError(
+            args["dump_key"], "setup", f"--backfill must be true or false: {backfill!r}"
+        )
+    try:
+        config = load_config(Path(args["quality_config"])) if args.get("quality_config") else None
+    except QualityConfigError as exc:
+        raise LoadError(args["dump_key"], "setup", str(exc)) from exc
+    return QualityStep(
+        QualityOptions(
+            dump_date=dt.date.fromisoformat(args["dump_date"]),
+            manifest_max_updated_at=manifest_max_updated_at(s3, args),
+            compare_previous=backfill != "true",
+            accepted_by=args.get("accept_quality", "").strip() or None,
+            config=config,
+        )
+    )
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the job; returns the report written. Raises LoadError (the Glue run fails)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -115,6 +184,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             dsn = dsn_from_secret(secret_arn, tls=tls) if secret_arn else Dsn.from_env()
         except (ValueError, DsnError) as exc:
             raise LoadError(args["dump_key"], "setup", str(exc)) from exc
+        gate = quality_step(s3, args)
         report = load_dump(
             source,
             args["target_schema"],
@@ -123,7 +193,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             expected_sha256=args.get("expected_sha256") or None,
             dump_label=args["dump_key"],
             s3_client=s3,
+            before_publish=gate,
         )
+    except QualityRejected as exc:
+        body.update(status="REJECTED", error=exc.to_dict(), quality=exc.report.quality)
+        _write_report(s3, args, body)
+        log.error("%s", exc)
+        raise
     except LoadError as exc:
         body.update(status="FAILED", error=exc.to_dict())
         _write_report(s3, args, body)

@@ -34,7 +34,7 @@ def assert_every_step_ok(done: subprocess.CompletedProcess[str]) -> dict[str, An
     document: dict[str, Any] = json.loads(done.stdout)
     assert document["ok"] is True and document["failed_step"] is None
     assert document["interrupted"] is False
-    assert [(s["number"], s["ok"]) for s in document["steps"]] == [(n, True) for n in range(1, 6)]
+    assert [(s["number"], s["ok"]) for s in document["steps"]] == [(n, True) for n in range(1, 7)]
     return document
 
 
@@ -102,7 +102,7 @@ def test_ctrl_c_is_reported_as_interrupted_and_the_next_run_passes_on_the_same_s
 
 
 def test_demo_on_mysql(mysql_dsn: Dsn, tmp_path: Path) -> None:
-    """``make demo DEMO_ARGS="--engine mysql"``: the five steps on the real MySQL."""
+    """``make demo DEMO_ARGS="--engine mysql"``: the six steps on the real MySQL."""
     suffix = f"_mysql_{uuid.uuid4().hex[:8]}"
     try:
         done = demo("--engine", "mysql", "--schema-suffix", suffix, workdir=tmp_path)

@@ -1,9 +1,10 @@
-"""The demo's five steps end to end: template stack in moto, real handlers, real loader, real
+"""The demo's six steps end to end: template stack in moto, real handlers, real loader, real
 dbt on MariaDB, in isolated schemas (``DBT_SCHEMA_SUFFIX`` and the stack's TargetSchema /
 BackfillSchema parameters carry a unique suffix)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -68,7 +69,7 @@ def played(mariadb_dsn: Dsn, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 def test_every_step_ends_as_listed(played: Played) -> None:
     result = played.result
     assert result.failed is None, str(result.failed)
-    assert [step.number for step in result.steps if step.ok] == [1, 2, 3, 4, 5]
+    assert [step.number for step in result.steps if step.ok] == [1, 2, 3, 4, 5, 6]
     assert result.ok
 
 
@@ -83,8 +84,26 @@ def test_every_dump_has_its_status(played: Played) -> None:
     day3 = played.store.get(dump_key_for(d3))
     assert day3 is not None
     went = [entry["to"] for entry in day3.history]
-    assert went.index("FAILED") < len(went) - 1 - went[::-1].index("SUCCEEDED")
+    assert went.index("FAILED") < went.index("REJECTED")
+    assert went.index("REJECTED") < len(went) - 1 - went[::-1].index("SUCCEEDED")
     assert len(played.result.dumps) == 3
+
+
+def test_the_stale_copy_was_rejected_by_the_quality_gate(played: Played) -> None:
+    d3 = played.result.dates[2]
+    day3 = played.store.get(dump_key_for(d3))
+    assert day3 is not None
+    rejected = [entry for entry in day3.history if entry["to"] == "REJECTED"]
+    assert len(rejected) == 1 and rejected[0]["note"].startswith("quality: stale content")
+    quality = played.result.rejected_quality
+    assert quality is not None and quality["verdict"] == "fail"
+    stale = {c["table"] for c in quality["checks"] if c.get("reason") == "stale content"}
+    assert stale == {"movings", "tenants", "apartments", "rooms", "inquiries"}
+    # the good day 3 that followed passed the gate, and its report says so
+    s3 = played.runtime.stack.client("s3")
+    body = s3.get_object(Bucket=played.runtime.bucket, Key=f"reports/load/{d3.isoformat()}.json")
+    report = json.loads(body["Body"].read())
+    assert report["status"] == "SUCCEEDED" and report["quality"]["passed"]
 
 
 def test_day_1_uploaded_again_under_its_key_is_stale_after_its_success(played: Played) -> None:

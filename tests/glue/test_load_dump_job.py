@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import importlib.util
 import json
@@ -11,16 +12,20 @@ from types import ModuleType
 from typing import Any
 
 import boto3
+import pymysql
 import pytest
 from moto import mock_aws
 
 from dumpflow.db import Dsn
-from dumpflow.loader import LoadError
+from dumpflow.loader import LoadError, load_dump
+from dumpflow.sample import SampleDump, write_sample_dumps
 from loader.support import PRODUCTION_OPTIONS, build_source, checksums, mariadb_dump
 
 SCRIPT = Path(__file__).resolve().parents[2] / "glue" / "load_dump_job.py"
 BUCKET = "gghouse-dumps"
 KEY = "dumps/gghouse_20261125.sql"
+DAY_BEFORE = dt.date(2026, 11, 24)
+REQUIRED_TABLES = "movings,tenants,apartments,rooms,inquiries"
 
 
 def load_script() -> ModuleType:
@@ -52,6 +57,7 @@ def dump(mariadb_dsn: Dsn, schema_factory: Callable[[str], str]) -> tuple[str, b
 
 
 def job_args(target: str, **extra: str) -> list[str]:
+    extra.setdefault("required_tables", "apartments,rooms,tenants")
     argv = [
         "--JOB_NAME",
         "dumpflow-load-dump",
@@ -65,8 +71,6 @@ def job_args(target: str, **extra: str) -> list[str]:
         "2026-11-25",
         "--target_schema",
         target,
-        "--required_tables",
-        "apartments,rooms,tenants",
         "--job-bookmark-option",
         "job-bookmark-disable",
     ]
@@ -75,15 +79,58 @@ def job_args(target: str, **extra: str) -> list[str]:
     return argv
 
 
+@pytest.fixture(scope="module")
+def samples(mariadb_dsn: Dsn, tmp_path_factory: pytest.TempPathFactory) -> dict[str, SampleDump]:
+    """Real sample dumps for 2026-11-24/25: a good pair, and a stale copy for the 25th."""
+    root = tmp_path_factory.mktemp("glue_samples")
+    good = write_sample_dumps(root / "good", DAY_BEFORE, 2, scale=0.02, dsn=mariadb_dsn)
+    stale = write_sample_dumps(
+        root / "stale", DAY_BEFORE, 2, scale=0.02, dsn=mariadb_dsn, variant="stale"
+    )
+    return {"before": good[0], "good": good[1], "stale": stale[1]}
+
+
+def upload(s3: Any, dump: SampleDump, *, manifest: bytes | None = None) -> None:
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body=dump.path.read_bytes())
+    s3.put_object(
+        Bucket=BUCKET,
+        Key="dumps-manifest/gghouse_20261125.json",
+        Body=manifest if manifest is not None else dump.manifest_path.read_bytes(),
+    )
+
+
+def stored_report(s3: Any) -> dict[str, Any]:
+    body = s3.get_object(Bucket=BUCKET, Key="reports/load/2026-11-25.json")["Body"].read()
+    result: dict[str, Any] = json.loads(body)
+    return result
+
+
+@pytest.fixture()
+def published(
+    mariadb_dsn: Dsn,
+    schema_factory: Callable[[str], str],
+    samples: dict[str, SampleDump],
+    monkeypatch: pytest.MonkeyPatch,
+) -> str:
+    """A target holding the 24th's load (what the 25th is judged against)."""
+    monkeypatch.setenv(
+        "DUMPFLOW_DSN", f"mysql://{mariadb_dsn.user}@{mariadb_dsn.host}:{mariadb_dsn.port}"
+    )
+    target = schema_factory("gluetgt")
+    load_dump(str(samples["before"].path), target, mariadb_dsn)
+    return target
+
+
 @pytest.mark.mariadb
 def test_job_loads_with_the_aurora_secret_and_writes_its_report(
     aws: dict[str, Any],
-    dump: tuple[str, bytes],
+    samples: dict[str, SampleDump],
     mariadb_dsn: Dsn,
-    schema_factory: Callable[[str], str],
+    published: str,
 ) -> None:
-    source, body = dump
-    aws["s3"].put_object(Bucket=BUCKET, Key=KEY, Body=body)
+    dump = samples["good"]
+    upload(aws["s3"], dump)
+    body = dump.path.read_bytes()
     secret = aws["secrets"].create_secret(
         Name="aurora",
         SecretString=json.dumps(
@@ -95,25 +142,124 @@ def test_job_loads_with_the_aurora_secret_and_writes_its_report(
             }
         ),
     )
-    target = schema_factory("gluetgt")
 
     result = load_script().main(
         job_args(
-            target,
+            published,
+            required_tables=REQUIRED_TABLES,
             secret_arn=secret["ARN"],
             expected_sha256=hashlib.sha256(body).hexdigest(),
             db_tls="preferred",  # the local MariaDB has no certificate; Aurora's default verifies
         )
     )
 
-    stored = json.loads(
-        aws["s3"].get_object(Bucket=BUCKET, Key="reports/load/2026-11-25.json")["Body"].read()
-    )
+    stored = stored_report(aws["s3"])
     assert stored == result
     assert stored["status"] == "SUCCEEDED"
     assert stored["glue_run_id"] == "jr_0123"
-    assert stored["totals"]["rows"] == 11
-    assert checksums(mariadb_dsn, target) == checksums(mariadb_dsn, source)
+    quality = stored["quality"]
+    assert quality["passed"] and quality["previous_schema"] == published
+    # the manifest was read: each table's agreement with it was judged and passed
+    agreed = {c["table"] for c in quality["checks"] if c["check"] == "manifest_agreement"}
+    assert agreed == set(dump.manifest["max_updated_at_by_table"])
+    assert stored["totals"]["rows"] == sum(
+        count for count in table_rows(mariadb_dsn, published).values()
+    )
+
+
+def table_rows(dsn: Dsn, schema: str) -> dict[str, int]:
+    conn = pymysql.connect(**dsn.connect_kwargs())
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s",
+                (schema,),
+            )
+            names = [row[0] for row in cur.fetchall()]
+            counts = {}
+            for name in names:
+                cur.execute(f"SELECT COUNT(*) FROM `{schema}`.`{name}`")
+                counts[name] = int(cur.fetchone()[0])
+    finally:
+        conn.close()
+    return counts
+
+
+@pytest.mark.mariadb
+def test_a_stale_dump_is_rejected_with_stage_quality_and_the_target_untouched(
+    aws: dict[str, Any], samples: dict[str, SampleDump], mariadb_dsn: Dsn, published: str
+) -> None:
+    upload(aws["s3"], samples["stale"])
+    before = checksums(mariadb_dsn, published)
+
+    with pytest.raises(LoadError) as raised:
+        load_script().main(job_args(published, required_tables=REQUIRED_TABLES))
+
+    assert raised.value.stage == "quality"
+    assert "stale content (rooms)" in str(raised.value)
+    stored = stored_report(aws["s3"])
+    assert stored["status"] == "REJECTED" and stored["glue_run_id"] == "jr_0123"
+    assert stored["error"]["stage"] == "quality"
+    assert "stale content (rooms)" in stored["error"]["summary"]
+    failed = {c["table"] for c in stored["quality"]["checks"] if c["verdict"] == "fail"}
+    assert failed == set(REQUIRED_TABLES.split(","))
+    assert checksums(mariadb_dsn, published) == before
+
+
+@pytest.mark.mariadb
+def test_accept_quality_publishes_the_stale_dump_and_names_the_operator(
+    aws: dict[str, Any], samples: dict[str, SampleDump], mariadb_dsn: Dsn, published: str
+) -> None:
+    upload(aws["s3"], samples["stale"])
+
+    result = load_script().main(
+        job_args(published, required_tables=REQUIRED_TABLES, accept_quality="ops-sato at T")
+    )
+
+    assert result["status"] == "SUCCEEDED"
+    assert result["quality"]["verdict"] == "fail"
+    assert result["quality"]["accepted_by"] == "ops-sato at T"
+    # published: the load it replaced was moved aside (the stale copy has the same rows)
+    assert set(result["replaced_tables"]) >= set(REQUIRED_TABLES.split(","))
+
+
+@pytest.mark.mariadb
+def test_a_backfill_is_not_judged_against_the_published_load(
+    aws: dict[str, Any], samples: dict[str, SampleDump], published: str
+) -> None:
+    upload(aws["s3"], samples["good"])
+    result = load_script().main(
+        job_args(published, required_tables=REQUIRED_TABLES, backfill="true")
+    )
+    quality = result["quality"]
+    assert quality["passed"] and quality["previous_schema"] is None
+
+
+@pytest.mark.mariadb
+@pytest.mark.parametrize(
+    ("manifest", "extra", "cause"),
+    [
+        (b"{not json", {}, "is not JSON"),
+        (None, {"backfill": "maybe"}, "--backfill must be true or false"),
+        (None, {"quality_config": "/nonexistent/quality_gate.yml"}, "cannot read it"),
+    ],
+)
+def test_bad_gate_inputs_fail_at_setup_before_anything_runs(
+    aws: dict[str, Any],
+    samples: dict[str, SampleDump],
+    mariadb_dsn: Dsn,
+    published: str,
+    manifest: bytes | None,
+    extra: dict[str, str],
+    cause: str,
+) -> None:
+    upload(aws["s3"], samples["good"], manifest=manifest)
+    before = checksums(mariadb_dsn, published)
+    with pytest.raises(LoadError) as raised:
+        load_script().main(job_args(published, required_tables=REQUIRED_TABLES, **extra))
+    assert raised.value.stage == "setup" and cause in raised.value.cause
+    assert stored_report(aws["s3"])["status"] == "FAILED"
+    assert checksums(mariadb_dsn, published) == before
 
 
 @pytest.mark.mariadb

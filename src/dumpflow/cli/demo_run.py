@@ -35,9 +35,10 @@ from dumpflow.db import DSN_ENV, Dsn, DsnError
 from dumpflow.local.demo_stack import DemoLayout, DemoRuntime, demo_runtime
 from dumpflow.local.mariadb import MariaDBUnavailable
 from dumpflow.local.mysql import MYSQL_DSN_ENV, MySQLUnavailable
-from dumpflow.local.scenario import DemoScenario, ScenarioResult, StepResult
+from dumpflow.local.scenario import STEPS, DemoScenario, ScenarioResult, StepResult
 from dumpflow.local.template import TemplateError
 from dumpflow.ops.dlq import DeadLetterQueue
+from dumpflow.ops.reports import GATE_COLUMNS, gate_rows
 from dumpflow.ops.serialize import to_jsonable
 from dumpflow.ops.status import build_status, current_error
 from dumpflow.sample import SampleDumpError
@@ -143,6 +144,14 @@ def _status_table(console: Console, runtime: DemoRuntime) -> Table:
     return table
 
 
+def _gate_table(quality: dict[str, Any], width: int) -> Table:
+    """The quality gate's table of the stale copy (step 5), failures first."""
+    columns = [Column(name, keep) for name, keep in zip(GATE_COLUMNS, (8, 7, 5, 4, 9), strict=True)]
+    table = fit(columns, gate_rows({"quality": quality}), width)
+    table.title = f"quality gate of the stale copy: {quality.get('summary') or '-'}"
+    return table
+
+
 def _occupancy_table(rows: list[dict[str, Any]]) -> Table:
     table = Table(title="gold.occupancy_daily")
     for column in ("date", "rooms", "occupied", "occupancy"):
@@ -176,6 +185,7 @@ def _document(
         "watermark": to_jsonable(result.watermark),
         "dlq_before_replay": result.dlq_before_replay,
         "replay": result.replay_outcomes,
+        "rejected_quality": result.rejected_quality,
         "dlq_after_replay": result.dlq_after_replay,
         "staging_rows": result.staging_rows,
         "dumps": [to_jsonable(state) for state in result.dumps],
@@ -278,6 +288,8 @@ def run_demo(options: DemoOptions) -> None:
                 raise KeyboardInterrupt
             if not options.as_json:
                 console.print(_status_table(console, runtime))
+                if result.rejected_quality:
+                    console.print(_gate_table(result.rejected_quality, console.width))
                 if result.occupancy:
                     console.print(_occupancy_table(result.occupancy))
             if options.keep:
@@ -350,4 +362,4 @@ def _finish(
         cause = f"step {failed.step} ({failed.title}): {failed.cause}" if failed else "incomplete"
         console.print(f"[red]demo failed at {cause}[/red] (log: {log_path})")
         raise typer.Exit(EXIT_STEP_FAILED)
-    console.print(f"[green]all 5 steps ended as listed[/green] in {seconds:.0f}s")
+    console.print(f"[green]all {STEPS} steps ended as listed[/green] in {seconds:.0f}s")

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from dumpflow.db import Dsn, DsnError
 from dumpflow.loader import LoadError, LoadReport, ValidationReport, load_dump, validate_dump
+from dumpflow.loader.quality import GateResult, Verdict
+from dumpflow.loader.quality.validate import GateRequest, gate_dump
 
 out = Console()
 err = Console(stderr=True)
@@ -113,8 +117,41 @@ def load_dump_command(
 def validate_dump_command(
     source: Annotated[str, typer.Argument(help="Dump file path or s3://bucket/key (.gz ok).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report.")] = False,
+    against_previous: Annotated[
+        bool,
+        typer.Option(
+            "--against-previous",
+            help="Also run the quality gate: load the dump into a private schema on the "
+            "server and judge it against the published load (--schema); nothing is published.",
+        ),
+    ] = False,
+    schema: Annotated[
+        str, typer.Option("--schema", help="The published load to judge against.")
+    ] = "staging",
+    dsn: Annotated[
+        str | None,
+        typer.Option(help="Server for the gate (default $DUMPFLOW_DSN, else local); runs it."),
+    ] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(help="The dump's manifest (default: gghouse_YYYYMMDD.json beside it)."),
+    ] = None,
+    dump_date: Annotated[
+        str | None, typer.Option("--date", help="Business date (default: from the name).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Gate settings (default: the shipped quality_gate.yml).")
+    ] = None,
 ) -> None:
-    """Parse and policy-check a dump without a database; non-zero if it would be refused."""
+    """Parse and policy-check a dump without a database; non-zero if it would be refused.
+    With --against-previous (or --dsn) the quality gate judges its content too."""
+    if against_previous or dsn is not None:
+        _gate_only(
+            source,
+            GateRequest(schema if against_previous else None, dsn, manifest, dump_date, config),
+            as_json=as_json,
+        )
+        return
     report = validate_dump(source)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
@@ -122,6 +159,38 @@ def validate_dump_command(
         _show_validation(report)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _gate_only(source: str, request: GateRequest, *, as_json: bool) -> None:
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        result = gate_dump(source, request)
+    except (LoadError, ValueError) as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        _show_gate(source, result)
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+def _show_gate(source: str, result: GateResult) -> None:
+    table = Table(title=f"quality gate: {source} ({result.dump_date})")
+    for column in ("check", "table", "value", "limit", "verdict"):
+        table.add_column(column, overflow="fold")
+    order = {Verdict.FAIL: 0, Verdict.WARN: 1}
+    for check in sorted(result.checks, key=lambda c: order.get(c.verdict, 2)):
+        cells = [check.check, check.table, check.value, check.limit, check.verdict.value]
+        table.add_row(*("-" if cell is None else escape(str(cell)) for cell in cells))
+    out.print(table)
+    against = result.previous_schema or "no previous load"
+    out.print(f"verdict {result.verdict.value} against {against}", markup=False)
+    for check in result.failures + result.warnings:
+        out.print(f"{check.verdict.value}: {check.message}", markup=False, soft_wrap=True)
+    for note in result.notes:
+        out.print(f"note: {note}", markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

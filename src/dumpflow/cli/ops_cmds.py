@@ -45,7 +45,7 @@ from dumpflow.ops.errors import (
     describe_aws_error,
 )
 from dumpflow.ops.queues import queue_depth, verify_dead_letter_queue
-from dumpflow.ops.replay import Outcome, Replayer, ReplayResult
+from dumpflow.ops.replay import Outcome, Replayer, ReplayResult, accept_quality, check_operator
 from dumpflow.ops.status import build_status
 from dumpflow.ops.target import AwsTarget, resolve_target
 
@@ -72,13 +72,16 @@ REPLAY_HELP = (
     "queue, and only then deleted from the DLQ. A dump not newer than the watermark runs as a "
     "backfill into the backfill schema. Replay first checks that the queue it drains is the "
     "main queue's DLQ (redrive policy); --all and --force ask for confirmation (--yes when "
-    "there is no terminal)."
+    "there is no terminal). A dump REJECTED by the quality gate is not on the DLQ: "
+    "--accept-quality KEY --operator NAME re-runs it once, publishing even if the gate fails "
+    "again (who and when are kept in the dump's history)."
 )
 REPLAY_EXAMPLES = (
     "dumpflow replay",
     "dumpflow replay --key dumps/gghouse_20261125.sql.gz",
     "dumpflow replay --key gghouse_20261120.sql --force",
     "dumpflow replay --all --yes --stack-name dumpflow-prod --profile oncall",
+    "dumpflow replay --accept-quality gghouse_20261125.sql.gz --operator tanaka --yes",
 )
 BACKFILL_HELP = (
     "Re-run a range of dates, oldest first, from dumps/ or processed/. Dates whose dump "
@@ -282,8 +285,35 @@ def replay(
     region: Region = None,
     stack_name: StackName = None,
     endpoint_url: EndpointUrl = None,
+    accept_quality_key: Annotated[
+        str | None,
+        typer.Option(
+            "--accept-quality",
+            help="Re-run this dump, REJECTED by the quality gate, once with the gate's "
+            "verdict accepted (it publishes even if the gate fails; needs --operator).",
+        ),
+    ] = None,
+    operator: Annotated[
+        str | None,
+        typer.Option("--operator", help="Who accepts (recorded in the dump's history)."),
+    ] = None,
 ) -> None:
     """``dumpflow replay``; its help text is REPLAY_HELP."""
+    if accept_quality_key is not None:
+        if key or replay_all or force:
+            _fail("replay", "--accept-quality replays one dump: no --key, --all or --force")
+        _replay_accepting(
+            ctx,
+            accept_quality_key,
+            operator,
+            dry_run=dry_run,
+            yes=yes,
+            as_json=as_json,
+            options=GlobalOptions(profile, region, stack_name, endpoint_url),
+        )
+        return
+    if operator is not None:
+        _fail("replay", "--operator goes with --accept-quality")
     if key and replay_all:
         _fail("replay", "pass either --key or --all, not both")
     listing_only = dry_run or not (key or replay_all)
@@ -318,6 +348,53 @@ def replay(
         if listing_only and not dry_run and result.items:
             out.print("Pass --key K or --all to replay.")
     _exit(result.needs_attention)
+
+
+def _replay_accepting(
+    ctx: typer.Context,
+    key: str,
+    operator: str | None,
+    *,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+    options: GlobalOptions,
+) -> None:
+    """``replay --accept-quality KEY --operator NAME``: one dump, its quality accepted."""
+    out = Console(stderr=as_json)
+    with _one_line_errors("replay"):
+        name = check_operator(operator)
+        target = _target(ctx, options)
+        target.require("table", "queue_url")
+        settings = target.settings
+        if "/" not in key:
+            key = settings.dump_prefix + key
+        store = _store(target)
+        plan = accept_quality(store, target.sqs(), settings.queue_url, key, name, dry_run=True)
+        if not dry_run and not yes:
+            _confirm(
+                "replay",
+                f"Re-run {key} ({plan.reason}) as {plan.mode}, publishing it even if the "
+                f"quality gate fails again, accepted by {name}",
+                yes=yes,
+            )
+        result = (
+            plan if dry_run else accept_quality(store, target.sqs(), settings.queue_url, key, name)
+        )
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    if dry_run:
+        out.print(
+            f"would re-run {escape(result.key)} as {result.mode} with its quality accepted by "
+            f"{escape(result.operator)} (was {escape(result.reason)})"
+        )
+        return
+    out.print(
+        f"sent {escape(result.key)} as {result.mode} attempt {result.attempt}: quality "
+        f"accepted by {escape(result.operator)} for that attempt only "
+        f"(see dumpflow status --key {escape(result.key)})"
+    )
 
 
 def _interrupted_replay(out: Console, partial: object, as_json: bool) -> NoReturn:

@@ -14,7 +14,15 @@ from dumpflow.control.state import DumpState
 from dumpflow.ops.backfill import Action, BackfillResult
 from dumpflow.ops.dlq import QueueDepth
 from dumpflow.ops.replay import Outcome, ReplayResult
-from dumpflow.ops.reports import Fact, dbt_facts, load_facts, quality_facts
+from dumpflow.ops.reports import (
+    GATE_COLUMNS,
+    Fact,
+    dbt_facts,
+    gate_facts,
+    gate_rows,
+    load_facts,
+    quality_facts,
+)
 from dumpflow.ops.status import (
     ATTENTION_STATUSES,
     DumpDetail,
@@ -179,6 +187,28 @@ def _render_detail(console: Console, detail: DumpDetail) -> None:
         facts = summarize(report) if report else []
         console.print(f"[bold]{title}[/]")
         console.print(_grid(facts, "  ") if facts else "  (none written yet)")
+        if summarize is load_facts:
+            _render_gate(console, report)
+
+
+GATE_TABLE = (
+    Column(GATE_COLUMNS[0], 8),
+    Column(GATE_COLUMNS[1], 7),
+    Column(GATE_COLUMNS[2], 5),
+    Column(GATE_COLUMNS[3], 4),
+    Column(GATE_COLUMNS[4], 9),
+)
+
+
+def _render_gate(console: Console, load_report: dict[str, object] | None) -> None:
+    """The quality gate's table from the load report (docs/QUALITY_GATE.md)."""
+    console.print("[bold]Load quality gate[/]")
+    facts = gate_facts(load_report)
+    if not facts:
+        console.print("  (the load report has no quality section)")
+        return
+    console.print(_grid(facts, "  "))
+    console.print(fit(GATE_TABLE, gate_rows(load_report), console.width))
 
 
 REPLAY_COLUMNS = (

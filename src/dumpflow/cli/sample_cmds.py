@@ -35,6 +35,15 @@ def sample_dump(
         str | None,
         typer.Option("--dsn", help="MariaDB for the scratch schema (default $DUMPFLOW_DSN)."),
     ] = None,
+    variant: Annotated[
+        str | None,
+        typer.Option(
+            "--variant",
+            help="Make the LAST date a dump the quality gate refuses: "
+            "stale (the day before's content), shrunk (half of tenants gone), "
+            "dropped-column (rooms.rent gone; shrunk and dropped-column need --days 2+).",
+        ),
+    ] = None,
 ) -> None:
     """Write realistic dumps of the source system (real mariadb-dump output) + manifests."""
     logging.basicConfig(level=logging.WARNING)
@@ -54,6 +63,7 @@ def sample_dump(
             seed=seed,
             gzip=gzip,
             dsn=server,
+            variant=variant,
         )
     except SampleDumpError as exc:
         Console(stderr=True).print(

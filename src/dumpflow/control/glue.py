@@ -52,6 +52,11 @@ def glue_arguments(state: DumpState) -> dict[str, str]:
     }
     if state.expected_sha256:
         args["--expected_sha256"] = state.expected_sha256
+    if state.backfill:
+        args["--backfill"] = "true"  # the published load is not this dump's predecessor
+    accepted = state.accept_quality or {}  # kept by intake only for the attempt it armed
+    if accepted.get("by"):
+        args["--accept_quality"] = f"{accepted['by']} at {accepted.get('at', '?')}"
     return args
 
 

@@ -166,6 +166,9 @@ class Intake:
                 return None
 
         def reopen(current: DumpState) -> DumpState | None:
+            acceptance = current.accept_quality if message.is_replay else None
+            if acceptance and acceptance.get("attempt") != message.attempt:
+                acceptance = None  # an acceptance is for the one attempt it was armed with
             if message.is_replay:
                 if current.status not in TERMINAL_STATUSES:
                     return None
@@ -200,6 +203,7 @@ class Intake:
                 target_schema=self.ctx.settings.target_schema,
                 source_key=message.source_key,
                 pending_upload=None,
+                accept_quality=acceptance,
             )
 
         return self.store.mutate(ref.key, reopen)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from dumpflow.control.context import ControlContext
 from dumpflow.control.ecs import TaskOutcome
 from dumpflow.control.errors import RetryLater, StartRejected
+from dumpflow.control.quality import quality_rejection
 from dumpflow.control.state import (
     TERMINAL_STATUSES,
     DumpState,
@@ -297,6 +298,8 @@ class Pipeline:
         def same_run(s: DumpState) -> bool:
             return s.glue_run_id == run_id
 
+        if run_state != "SUCCEEDED" and self._rejected_by_quality(state, run_id):
+            return
         if run_state != "SUCCEEDED":
             self.fail(
                 state,
@@ -332,6 +335,28 @@ class Pipeline:
         if moved.load_seconds is not None:
             self.ctx.telemetry.seconds("LoadSeconds", moved.load_seconds)
         self._launch(TRANSFORM, moved)
+
+    def _rejected_by_quality(self, state: DumpState, run_id: str) -> bool:
+        """The run's report says the quality gate refused the content: REJECTED, no retry."""
+        current = self.store.get(state.key)
+        if current is None or current.pending_upload:
+            return False  # a newer upload is held: the failure path adopts it for a replay
+        rejection = quality_rejection(self.ctx.objects.s3, current, run_id)
+        if rejection is None:
+            return False
+        self.close(
+            state,
+            {DumpStatus.LOADING},
+            DumpStatus.REJECTED,
+            reason=rejection.reason,
+            metric="RejectedDumps",
+            stage="quality",
+            when=lambda s: s.glue_run_id == run_id,
+            checks=rejection.checks,
+            message=rejection.summary,
+        )
+        self.release_for(state.key)
+        return True
 
     def transform_finished(self, state: DumpState, outcome: TaskOutcome) -> None:
         """dbt ended: exit 0 archives, advances the watermark and succeeds; else it fails."""
@@ -475,19 +500,33 @@ class Pipeline:
         *,
         reason: str,
         metric: str,
+        stage: str = "ingest",
+        when: Callable[[DumpState], bool] | None = None,
+        checks: list[dict[str, object]] | None = None,
+        message: str | None = None,
     ) -> DumpState | None:
-        """End a dump that will not run: REJECTED or SKIPPED_*, with the reason recorded."""
+        """End a dump that will not run: REJECTED or SKIPPED_*, with the reason recorded
+        (``stage`` and ``checks``: where a REJECTED dump was refused, e.g. the quality gate)."""
         now = self.ctx.clock()
         rejected = to is DumpStatus.REJECTED
-        error = {"stage": "ingest", "message": reason, "at": iso(now)} if rejected else None
+        error: dict[str, object] | None = None
+        if rejected:
+            error = {"stage": stage, "message": message or reason, "at": iso(now)}
+            if checks is not None:
+                error["checks"] = checks
+        extra: dict[str, object] = (
+            {"stage": stage, "start_token": None} if stage != "ingest" else {}
+        )
         closed = self.store.transition(
             state.key,
             expected,
             to,
             now=now,
             note=reason,
+            when=when,
             reason=reason,
             last_error=error or state.last_error,
+            **extra,
         )
         if closed is not None:
             self.ctx.telemetry.count(metric)

@@ -127,6 +127,9 @@ class DumpState:
     backfill: bool = False
     source_key: str | None = None
     pending_upload: dict[str, Any] | None = None
+    #: An operator's acceptance of the quality gate for one armed attempt:
+    #: ``{"by": operator, "at": iso time, "attempt": n}`` (``dumpflow replay --accept-quality``).
+    accept_quality: dict[str, Any] | None = None
     version: int = 0
 
     @property
@@ -207,6 +210,7 @@ def _state_from_item(item: dict[str, Any]) -> DumpState:
         backfill=bool(raw.get("backfill", False)),
         source_key=raw.get("source_key"),
         pending_upload=raw.get("pending_upload"),
+        accept_quality=raw.get("accept_quality"),
         version=int(raw.get("version", 0)),
     )
 
@@ -237,6 +241,7 @@ def _item_from_state(state: DumpState) -> dict[str, Any]:
         "backfill": state.backfill,
         "source_key": state.source_key,
         "pending_upload": state.pending_upload,
+        "accept_quality": state.accept_quality,
         "version": state.version,
     }
     return _encode(values)
@@ -427,8 +432,14 @@ class StateStore:
 
         return self.mutate(key, count)
 
-    def arm_replay(self, key: str, *, mode: str, force: bool, note: str) -> int:
-        """Allow one more run of ``key``; the replay message must carry the returned attempt."""
+    def arm_replay(
+        self, key: str, *, mode: str, force: bool, note: str, accepted_by: str | None = None
+    ) -> int:
+        """Allow one more run of ``key``; the replay message must carry the returned attempt.
+
+        ``accepted_by``: that attempt publishes even if the quality gate fails (recorded with
+        the operator and the time in the history and on the item).
+        """
         armed: list[int] = []
 
         def change(current: DumpState) -> DumpState:
@@ -438,15 +449,21 @@ class StateStore:
                 raise ReplayRefused(f"{key} already SUCCEEDED; force it to run again")
             attempt = max(current.attempts, current.replay_armed_attempt or 0) + 1
             armed[:] = [attempt]
+            at = iso(utc_now())
+            accepted = f", quality accepted by {accepted_by}" if accepted_by else ""
             entry = {
                 "from": str(current.status),
                 "to": str(current.status),
-                "at": iso(utc_now()),
-                "note": f"{mode} armed (attempt {attempt}){': ' + note if note else ''}",
+                "at": at,
+                "note": f"{mode} armed (attempt {attempt}{accepted}){': ' + note if note else ''}",
             }
+            acceptance = current.accept_quality
+            if accepted_by:
+                acceptance = {"by": accepted_by, "at": at, "attempt": attempt}
             return dataclasses.replace(
                 current,
                 replay_armed_attempt=attempt,
+                accept_quality=acceptance,
                 history=[*current.history, entry][-HISTORY_LIMIT:],
             )
 

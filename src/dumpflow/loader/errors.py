@@ -7,7 +7,8 @@ class LoadError(RuntimeError):
     """A load failed; the target schema is exactly as it was before.
 
     ``stage`` is one of ``read`` (source, gzip, digest), ``parse``, ``policy``, ``execute``,
-    ``verify`` (required tables) or ``publish``.
+    ``verify`` (required tables), ``quality`` (the quality gate refused the content:
+    ``QualityRejected``) or ``publish``.
     """
 
     def __init__(

@@ -13,7 +13,7 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 import pymysql
@@ -43,6 +43,11 @@ log = logging.getLogger(__name__)
 PACKET_HEADROOM = 1024
 LOCK_PREFIX = "dumpflow-load:"
 MAX_LOCK_NAME = 64  # MySQL 8 refuses longer user-lock names (MariaDB does not)
+
+#: A last check on the loaded shadow, run under the load lock with the admin connection
+#: just before the publish: ``(conn, target schema, report so far)``. It raises to refuse the
+#: publish (the shadow is then dropped) and may add to the report (the quality gate does).
+BeforePublish = Callable[[pymysql.connections.Connection, str, LoadReport], None]
 
 
 def load_lock_name(schema: str) -> str:
@@ -203,9 +208,11 @@ def load_dump(
     dump_label: str | None = None,
     workers: int | None = None,
     s3_client: Any | None = None,
+    before_publish: BeforePublish | None = None,
 ) -> LoadReport:
     """Load ``source`` (path or s3://bucket/key, gzip or not) into ``schema`` atomically.
 
+    ``before_publish`` judges the loaded shadow last (the quality gate plugs in here).
     Raises LoadError naming the dump, the stage and the cause; the target is then unchanged.
     """
     label = dump_label or dump_label_for(source)
@@ -247,6 +254,8 @@ def load_dump(
                 s3_client,
                 admin,
             )
+            if before_publish is not None:
+                before_publish(admin, schema, report)
             try:
                 report.replaced_tables = publish(admin, schema)
             except pymysql.err.MySQLError as exc:

@@ -58,6 +58,8 @@ class LoadReport:
     skipped: list[SkippedObject] = field(default_factory=list)
     statement_kinds: dict[str, int] = field(default_factory=dict)
     replaced_tables: list[str] = field(default_factory=list)
+    #: The quality gate's section (docs/QUALITY_GATE.md), when a gate ran before the publish.
+    quality: dict[str, Any] | None = None
 
     @property
     def total_rows(self) -> int:
@@ -88,6 +90,7 @@ class LoadReport:
             "statement_kinds": dict(sorted(self.statement_kinds.items())),
             "skipped": [asdict(item) for item in self.skipped],
             "replaced_tables": sorted(self.replaced_tables),
+            **({"quality": self.quality} if self.quality is not None else {}),
         }
 
 

@@ -1,4 +1,4 @@
-"""The story ``dumpflow demo`` tells: five steps through the real flow, each checked.
+"""The story ``dumpflow demo`` tells: six steps through the real flow, each checked.
 
 1. Day 1 (dump + manifest) goes RECEIVED -> LOADING -> TRANSFORMING -> SUCCEEDED.
 2. Day 2 SUCCEEDS; EventBridge delivers its event once more: that delivery is
@@ -7,7 +7,10 @@
    the watermark stays day 2 and the earlier SUCCEEDED stays in its history.
 4. Day 3 arrives corrupt (the manifest's digest does not match): FAILED at load, its message
    on the DLQ, staging still exactly day 2.
-5. A good day 3 is uploaded over it and runs: SUCCEEDED; the operator's replay then finds the
+5. Day 2's file is uploaded again as day 3 (a stale copy, its manifest honest about the
+   bytes): it loads, and the quality gate refuses its content (``stale content``): REJECTED
+   with reason quality, no DLQ message, staging still exactly day 2; the gate's table is kept.
+6. A good day 3 is uploaded over it and runs: SUCCEEDED; the operator's replay then finds the
    DLQ entry resolved and deletes it, so the DLQ is empty.
 
 Every step reads its outcome from where an operator would (state table, queues, MariaDB)
@@ -38,6 +41,7 @@ from dumpflow.sample import SampleDump, write_sample_dumps
 log = logging.getLogger(__name__)
 
 _ASCII_LETTERS = frozenset(string.ascii_letters)
+STEPS = 6
 RUN_ORDER = (
     DumpStatus.RECEIVED,
     DumpStatus.LOADING,
@@ -85,11 +89,13 @@ class ScenarioResult:
     staging_rows: dict[str, int] = field(default_factory=dict)
     occupancy: list[dict[str, Any]] = field(default_factory=list)
     replay_outcomes: list[dict[str, Any]] = field(default_factory=list)
+    #: The quality gate's section of the stale copy's load report (step 5).
+    rejected_quality: dict[str, Any] | None = None
     failed: StepFailed | None = None
 
     @property
     def ok(self) -> bool:
-        return self.failed is None and len(self.steps) == 5 and all(s.ok for s in self.steps)
+        return self.failed is None and len(self.steps) == STEPS and all(s.ok for s in self.steps)
 
 
 def _history_statuses(state: DumpState) -> list[str]:
@@ -103,7 +109,7 @@ def _ran_in_order(state: DumpState) -> bool:
 
 
 class DemoScenario:
-    """Plays the five steps against a running demo stack."""
+    """Plays the six steps against a running demo stack."""
 
     def __init__(
         self,
@@ -291,6 +297,9 @@ class DemoScenario:
             (f"day 3 ({d3}) uploaded with a corrupt body",
              "FAILED at load, message on the DLQ, staging still exactly day 2",
              lambda: self._corrupt_day(d3, result)),
+            (f"day 2's dump uploaded again as day 3 ({d3}): a stale copy",
+             "REJECTED by the quality gate (reason quality: stale content), no DLQ message, "
+             "staging still exactly day 2", lambda: self._stale_copy_day(d3, d2, result)),
             (f"good day 3 ({d3}) replaces it and the DLQ is replayed",
              "SUCCEEDED; the DLQ entry already resolved and deleted; DLQ empty; watermark day 3",
              lambda: self._replayed_day(d3, result)),
@@ -396,9 +405,55 @@ class DemoScenario:
             raise Mismatch(f"staging changed: {before} -> {after}")
         return f"FAILED at load: {self._why(state)}; DLQ: 1 message; staging unchanged"
 
+    def _stale_copy(self, day: dt.date, source: dt.date) -> tuple[Path, Path]:
+        """``source``'s file under ``day``'s name, with a manifest that vouches for exactly
+        those bytes (size, digest, and the content's own max_updated_at_by_table): only the
+        content shows that the source stopped changing."""
+        old = self.samples[source]
+        dump = self.workdir / f"stale_{dump_key_for(day).rsplit('/', 1)[-1]}"
+        dump.write_bytes(old.path.read_bytes())
+        manifest = {**old.manifest, "dump_key": dump_key_for(day), "dump_date": f"{day:%Y%m%d}"}
+        manifest_path = self.workdir / f"stale_gghouse_{day:%Y%m%d}.json"
+        manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        return dump, manifest_path
+
+    def _stale_copy_day(self, day: dt.date, source: dt.date, result: ScenarioResult) -> str:
+        before = self.staging_fingerprint()
+        letters_before = len(self.dead_letters())
+        runs_before = len(self.runtime.flow.glue.outcomes)
+        dump, manifest = self._stale_copy(day, source)
+        self._upload(manifest_key_for(day), manifest)
+        self._upload(dump_key_for(day), dump)
+        self._settle()
+        key = dump_key_for(day)
+        state = self._state(key)
+        error = state.last_error or {}
+        if state.status != DumpStatus.REJECTED or error.get("stage") != "quality":
+            raise Mismatch(f"{key} is {state.status} at {error.get('stage')} ({self._why(state)})")
+        if not (state.reason or "").startswith("quality: stale content"):
+            raise Mismatch(f"{key} was rejected for {state.reason!r}, not stale content")
+        if len(self.runtime.flow.glue.outcomes) != runs_before + 1:
+            raise Mismatch(f"{key} was not loaded once before the gate judged it")
+        letters = len(self.dead_letters())
+        if letters != letters_before:
+            raise Mismatch(f"the DLQ went from {letters_before} to {letters} messages")
+        after = self.staging_fingerprint()
+        if after != before or not after:
+            raise Mismatch(f"staging changed: {before} -> {after}")
+        body = self.s3.get_object(
+            Bucket=self.runtime.bucket, Key=f"reports/load/{day.isoformat()}.json"
+        )["Body"].read()
+        quality = json.loads(body).get("quality")
+        if not isinstance(quality, dict) or quality.get("verdict") != "fail":
+            raise Mismatch(f"the load report of {key} has no failed quality gate: {quality}")
+        result.rejected_quality = quality
+        return f"REJECTED ({state.reason}); no DLQ message; staging unchanged"
+
     def _replayed_day(self, day: dt.date, result: ScenarioResult) -> str:
         key = dump_key_for(day)
         runs_before = len(self.runtime.flow.glue.outcomes)
+        # the day's own manifest again first (step 5 left the stale copy's), then the dump
+        self._upload(manifest_key_for(day), self.samples[day].manifest_path)
         self._upload(key, self.samples[day].path)
         self._settle()
         state = self._state(key)

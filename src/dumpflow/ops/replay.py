@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -20,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dumpflow.control.state import DumpState, DumpStatus, ReplayRefused, StateStore
 from dumpflow.ops.dlq import DeadLetter, DeadLetterQueue
 from dumpflow.ops.enqueue import Enqueued, Mode, enqueue
-from dumpflow.ops.errors import DumpStepFailed, Interrupted
+from dumpflow.ops.errors import DumpStepFailed, Interrupted, OpsError
 from dumpflow.ops.serialize import to_jsonable
 
 if TYPE_CHECKING:
@@ -350,3 +351,94 @@ def _failure_time(failure: dict[str, Any] | None) -> dt.datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+OPERATOR_NAME = re.compile(r"^[\w.@+-][\w .@+-]{0,63}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """One dump re-run with the quality gate's verdict accepted by an operator."""
+
+    key: str
+    operator: str
+    mode: Mode
+    attempt: int | None
+    enqueued: Enqueued | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "operator": self.operator,
+            "mode": self.mode,
+            "attempt": self.attempt,
+            "enqueued": to_jsonable(self.enqueued),
+            "reason": self.reason,
+        }
+
+
+def check_operator(raw: str | None) -> str:
+    """The operator's name as recorded in the dump's history (untrusted: plain text only)."""
+    name = (raw or "").strip()
+    if not OPERATOR_NAME.match(name):
+        raise OpsError(
+            "--operator must name who accepts (letters, digits, space . @ + - _; at most 64)"
+            + (f", got {raw!r}" if raw else "")
+        )
+    return name
+
+
+def accept_quality(
+    store: StateStore,
+    sqs: SQSClient,
+    queue_url: str,
+    key: str,
+    operator: str,
+    *,
+    dry_run: bool = False,
+) -> Acceptance:
+    """Re-run ``key``, REJECTED by the quality gate, once with the gate's verdict accepted.
+
+    Arms one attempt carrying the acceptance (who, when: kept in the dump's history) and
+    sends it to the queue; the load of that attempt publishes even if the gate fails again.
+    Raises OpsError when the dump is not a quality rejection, DumpStepFailed on AWS errors.
+    """
+    operator = check_operator(operator)
+    state = store.get(key)
+    if state is None:
+        raise OpsError(f"{key}: no such dump in the state table")
+    stage = (state.last_error or {}).get("stage")
+    if state.status is not DumpStatus.REJECTED or stage != "quality":
+        raise OpsError(
+            f"{key} is {state.status}"
+            + (f" ({stage})" if stage else "")
+            + ": only a dump REJECTED by the quality gate can have its quality accepted"
+        )
+    mode = replay_mode(state.dump_date, store.watermark())
+    reason = state.reason or "quality"
+    if dry_run:
+        return Acceptance(key, operator, mode, None, None, reason)
+    try:
+        attempt = store.arm_replay(
+            key, mode=mode, force=False, note=f"rejected for {reason}", accepted_by=operator
+        )
+    except ReplayRefused as refused:
+        raise OpsError(str(refused)) from refused
+    except (BotoCoreError, ClientError) as exc:
+        raise DumpStepFailed(key, "arming the replay", exc, "nothing sent") from exc
+    try:
+        sent = enqueue(
+            sqs,
+            queue_url,
+            state.ref,
+            mode=mode,
+            attempt=attempt,
+            force=False,
+            source_key=state.source_key,
+        )
+    except (BotoCoreError, ClientError) as exc:
+        after = "armed but not sent; run the same command again"
+        raise DumpStepFailed(key, "sending to the queue", exc, after) from exc
+    log.info("replayed %s as %s attempt %d, quality accepted by %s", key, mode, attempt, operator)
+    return Acceptance(key, operator, mode, attempt, sent, reason)

@@ -87,6 +87,13 @@ def load_facts(report: dict[str, Any]) -> list[Fact]:
 def dbt_facts(report: dict[str, Any]) -> list[Fact]:
     """The lines of a dbt run summary worth showing: outcome, counts, the nodes that failed."""
     facts = _scalars(report, ("status", "backfill", "source_schema", "seconds", "error"))
+    gate = report.get("load_quality")
+    if isinstance(gate, dict):
+        verdict = gate.get("verdict") or gate.get("error") or gate.get("note") or "?"
+        text = f"{verdict}: {gate['summary']}" if gate.get("summary") else str(verdict)
+        if gate.get("accepted_by"):
+            text += f" (accepted by {gate['accepted_by']})"
+        facts.append(("load quality gate", text))
     counts = report.get("counts")
     if isinstance(counts, dict) and counts:
         facts.append(("nodes", ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))))
@@ -116,4 +123,40 @@ def quality_facts(report: dict[str, Any]) -> list[Fact]:
         keys = f"; keys {', '.join(samples)}" if samples else ""
         label = str(check.get("kind") or "check")
         facts.append((label, f"{where or check.get('name', '?')}: {rows}{keys}"))
+    return facts
+
+
+GATE_COLUMNS = ("check", "table", "value", "limit", "verdict")
+
+
+def gate_section(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The load report's ``quality`` section (the quality gate's table), if it has one."""
+    section = (report or {}).get("quality")
+    return section if isinstance(section, dict) else None
+
+
+def gate_rows(report: dict[str, Any] | None) -> list[list[str]]:
+    """The gate's table as the status shows it: check, table, value, limit, verdict; the
+    failed checks first, then warnings, then passes (the report is untrusted: odd rows are
+    shown as text, never trusted for their type)."""
+    section = gate_section(report)
+    checks = [c for c in (section or {}).get("checks") or [] if isinstance(c, dict)]
+    order = {"fail": 0, "warn": 1}
+    checks.sort(key=lambda c: order.get(str(c.get("verdict")), 2))
+    return [["-" if c.get(k) is None else str(c.get(k)) for k in GATE_COLUMNS] for c in checks]
+
+
+def gate_facts(report: dict[str, Any] | None) -> list[Fact]:
+    """The gate's outcome in a few lines: verdict, summary, who accepted a failure, drift."""
+    section = gate_section(report)
+    if section is None:
+        return []
+    facts = _scalars(section, ("verdict", "summary", "accepted_by", "previous_schema", "seconds"))
+    for change in section.get("drift") or []:
+        if isinstance(change, dict):
+            what = ".".join(str(p) for p in (change.get("table"), change.get("column")) if p)
+            kinds = f"{change.get('before') or '-'} -> {change.get('after') or '-'}"
+            facts.append((f"drift {change.get('change')}", f"{what} ({kinds})"))
+    for note in section.get("notes") or []:
+        facts.append(("note", str(note)))
     return facts

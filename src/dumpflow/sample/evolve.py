@@ -8,6 +8,7 @@ of new inquiries, viewings, reservations, notices, renewals and cancellations.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from dumpflow.sample.rows import Moving, Room, Tenant
 from dumpflow.sample.world import INCOMING_STATUSES, OCCUPYING_STATUSES, World
@@ -183,6 +184,26 @@ def _vacancies(world: World, day: dt.date) -> None:
             apartment.updated_at = world.stamp(day)
 
 
+def _evening_edits(world: World, day: dt.date) -> None:
+    """Every table changes in the evening before the dump, as the real source does (staff
+    edit listings and contracts until late): a small sample's few daily events can otherwise
+    all fall before noon, and the quality gate would call a live table stale."""
+    noon = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(12))
+    if max(i.updated_at for i in world.inquiries) < noon:
+        world.new_inquiry(None, world.evening(day))
+    if max(t.updated_at for t in world.tenants.values()) < noon:
+        world.new_tenant(0, world.evening(day))
+    tables: list[list[Any]] = [
+        list(world.rooms.values()),
+        world.apartments,
+        [m for m in world.movings.values() if not m.is_moveout],
+    ]
+    for candidates in tables:
+        if candidates and max(r.updated_at for r in candidates) < noon:
+            # a listing or contract detail edited (no business field changes)
+            world.rng.choice(candidates).updated_at = world.evening(day)
+
+
 def advance(world: World) -> None:
     """Move the world to the next business day."""
     day = world.today + dt.timedelta(days=1)
@@ -194,8 +215,11 @@ def advance(world: World) -> None:
     _reservations(world, day)
     _prospects(world, day)
     _vacancies(world, day)
+    _evening_edits(world, day)
 
 
 def settle(world: World) -> None:
-    """Bring a freshly built world's derived columns (vacancy counts) in line with its rows."""
+    """Bring a freshly built world's derived columns (vacancy counts) in line with its rows,
+    and give its first day the evening edits every later day has."""
     _vacancies(world, world.today)
+    _evening_edits(world, world.today)

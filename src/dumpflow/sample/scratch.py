@@ -75,6 +75,10 @@ class ScratchSchema:
         with self.conn.cursor() as cur:
             cur.execute(sql, args)
 
+    def execute(self, sql: str) -> None:
+        """One statement on the scratch tables (the bad-dump variants)."""
+        self._execute(sql)
+
     def create_tables(self) -> None:
         for ddl in TABLE_DDL.values():
             self._execute(ddl)

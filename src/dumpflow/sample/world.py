@@ -50,6 +50,13 @@ class World:
         seconds = self.rng.randint(9 * 3600, 21 * 3600)
         return dt.datetime.combine(base, dt.time()) + dt.timedelta(seconds=seconds)
 
+    def evening(self, day: dt.date | None = None) -> dt.datetime:
+        """A time in the evening (18:00-21:00) of the day before ``day``: the last edits of a
+        business day, after the quality gate's freshness limit (12:00 on that day)."""
+        base = (day or self.today) - dt.timedelta(days=1)
+        seconds = self.rng.randint(18 * 3600, 21 * 3600)
+        return dt.datetime.combine(base, dt.time()) + dt.timedelta(seconds=seconds)
+
     def new_inquiry(self, tenant_id: int | None, at: dt.datetime) -> Inquiry:
         inquiry = Inquiry(
             id=self.next_inquiry_id,
@@ -267,7 +274,8 @@ def _resident(world: World, room: Room, status: int) -> Tenant:
         moving.moveout_receipt_date = world.today - dt.timedelta(days=rng.randint(1, 20))
         moving.moveout_plans_date = moving.moveout_date = out
     if status not in INCOMING_STATUSES:
-        room.status, room.moving_id = 1, moving.id
+        # the room row changes with its lease, as the source app writes it
+        room.status, room.moving_id, room.updated_at = 1, moving.id, max(room.updated_at, at)
     return tenant
 
 

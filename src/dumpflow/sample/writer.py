@@ -20,6 +20,19 @@ from dumpflow.sample.world import build_world
 
 log = logging.getLogger(__name__)
 
+#: Bad dumps for the quality gate (docs/QUALITY_GATE.md), always the LAST date written:
+#: ``stale``: that date's file holds the previous business day's content (the source
+#: stopped changing: a lagging replica); ``shrunk``: half of ``tenants`` is gone;
+#: ``dropped-column``: ``rooms.rent`` (read by dbt) is gone. The manifest tells the truth
+#: about the file, so only the content gives it away.
+VARIANTS = ("stale", "shrunk", "dropped-column")
+#: Judged against the previous load: the date before must be written too.
+NEEDS_PREVIOUS = ("shrunk", "dropped-column")
+VARIANT_SQL = {
+    "shrunk": "DELETE FROM `tenants` WHERE `id` % 2 = 0",
+    "dropped-column": "ALTER TABLE `rooms` DROP COLUMN `rent`",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class SampleDump:
@@ -48,6 +61,7 @@ def write_sample_dumps(
     seed: int = 42,
     gzip: bool = False,
     dsn: Dsn | None = None,
+    variant: str | None = None,
 ) -> list[SampleDump]:
     """Write ``gghouse_YYYYMMDD.sql[.gz]`` + ``gghouse_YYYYMMDD.json`` for ``days`` dates.
 
@@ -55,25 +69,40 @@ def write_sample_dumps(
     ``$DUMPFLOW_DSN`` or local) and dumped with the real ``mariadb-dump``; the schema is
     dropped afterwards. Same seed, start, days and scale: same files. The manifest's
     ``dump_sha256`` and ``dump_size_bytes`` describe the file as written (the object
-    uploaded to S3, compressed or not).
+    uploaded to S3, compressed or not). ``variant`` (one of ``VARIANTS``) makes the last
+    date's dump one the quality gate must refuse.
     """
     if days < 1:
         raise SampleDumpError(f"sample-dump: days must be at least 1 (got {days})")
     if scale <= 0:
         raise SampleDumpError(f"sample-dump: scale must be positive (got {scale})")
+    if variant is not None and variant not in VARIANTS:
+        raise SampleDumpError(
+            f"sample-dump: unknown variant {variant!r} (one of {', '.join(VARIANTS)})"
+        )
+    if variant in NEEDS_PREVIOUS and days < 2:
+        raise SampleDumpError(
+            f"sample-dump: variant {variant} is judged against the previous day's dump: "
+            "write at least 2 days (the last one is the bad one)"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
-    world = build_world(seed, scale, start)
+    stale_only = variant == "stale" and days == 1
+    # a single stale dump: the world of the day before, written under ``start``
+    world = build_world(seed, scale, start - dt.timedelta(days=1) if stale_only else start)
     settle(world)
     written: list[SampleDump] = []
     with scratch_schema(dsn or Dsn.from_env()) as schema:
         for index in range(days):
-            if index:
+            last = index == days - 1
+            if index and not (last and variant == "stale"):
                 advance(world)
-            dump_date = world.today
+            dump_date = start + dt.timedelta(days=index)
             key = dump_key_for(dump_date, gzip=gzip)
             path = out_dir / key.rsplit("/", 1)[-1]
             try:
                 schema.write(world)
+                if last and variant in VARIANT_SQL:
+                    schema.execute(VARIANT_SQL[variant])
                 schema.dump_to(path, compress=gzip)
                 freshness = schema.max_updated_at()
             except pymysql.MySQLError as exc:

@@ -8,8 +8,16 @@ from dumpflow.loader.quality.config import GateConfig, QualityConfigError, Table
 from dumpflow.loader.quality.dbt_columns import DbtColumns, DbtColumnsError, load_dbt_columns
 from dumpflow.loader.quality.gate import GateError, run_gate
 from dumpflow.loader.quality.result import Check, ColumnChange, GateResult, Verdict
+from dumpflow.loader.quality.step import (
+    QUALITY_STAGE,
+    QualityOptions,
+    QualityRejected,
+    QualityStep,
+    quality_section,
+)
 
 __all__ = [
+    "QUALITY_STAGE",
     "Check",
     "ColumnChange",
     "DbtColumns",
@@ -18,9 +26,13 @@ __all__ = [
     "GateError",
     "GateResult",
     "QualityConfigError",
+    "QualityOptions",
+    "QualityRejected",
+    "QualityStep",
     "TableRule",
     "Verdict",
     "load_config",
     "load_dbt_columns",
+    "quality_section",
     "run_gate",
 ]

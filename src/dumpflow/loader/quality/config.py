@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -218,9 +220,10 @@ def parse_config(data: object, source: str) -> GateConfig:
     return GateConfig(source=source, defaults=_rule("*", defaults), tables=rules)
 
 
-def load_config(path: Path | None = None) -> GateConfig:
-    """Read and validate the gate's YAML file (default: the one shipped with the package)."""
-    path = path or DEFAULT_CONFIG_PATH
+def load_config(path: Path | Traversable | None = None) -> GateConfig:
+    """Read and validate the gate's YAML file (default: the one shipped with the package,
+    read as a package resource so it is found inside the Glue loader zip too)."""
+    path = path or resources.files(__package__).joinpath(DEFAULT_CONFIG_PATH.name)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -13,6 +13,8 @@ import argparse
 import json
 import sys
 from collections.abc import Mapping, Sequence
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import yaml
@@ -91,8 +93,12 @@ def render_dbt_columns(columns: DbtColumns) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def load_dbt_columns(path: Path = DBT_COLUMNS_PATH) -> dict[str, dict[str, str | None]]:
-    """The shipped column list (what the gate uses at run time, in Glue too)."""
+def load_dbt_columns(
+    path: Path | Traversable | None = None,
+) -> dict[str, dict[str, str | None]]:
+    """The shipped column list (what the gate uses at run time, in Glue too: read as a
+    package resource, so it is found inside the loader zip)."""
+    path = path or resources.files(__package__).joinpath(DBT_COLUMNS_PATH.name)
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
         tables = document["tables"]
