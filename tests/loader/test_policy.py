@@ -6,7 +6,7 @@ import pytest
 
 from dumpflow.loader.policy import Action, Decision, decide
 from dumpflow.loader.splitter import split_statements
-from dumpflow.loader.sqltext import ServerFlavor, resolve
+from dumpflow.loader.sqltext import ServerFlavor, lex, rebuild
 
 MARIADB = ServerFlavor(101100, mariadb=True)
 MYSQL8 = ServerFlavor(80036, mariadb=False)
@@ -117,7 +117,8 @@ def test_allowed_statements(sql: str, action: Action, kind: str) -> None:
         "CREATE FUNCTION f RETURNS STRING SONAME 'x.so'",
         "DELETE FROM t",
         "UPDATE t SET a = 1",
-        "/*!99999 DROP DATABASE x */ SET @a = 1",
+        "/*!100000 DROP DATABASE x */ SET @a = 1",
+        "/*!40000 DROP DATABASE x */ SET @a = 1",
     ],
 )
 def test_refused_statements(sql: str) -> None:
@@ -125,12 +126,17 @@ def test_refused_statements(sql: str) -> None:
     assert decision.action is Action.REFUSE, decision
 
 
+def resolved(sql: bytes, flavor: ServerFlavor) -> list[bytes]:
+    return rebuild(lex(sql, flavor)).split()
+
+
 def test_version_comments_resolve_per_server() -> None:
-    sql = b"/*!40101 SET a=1 */ /*M!100616 , b=2 */ /*!80000 , c=3 */"
-    # MariaDB runs /*!80000 too: its version number is higher than 8.0.0
-    assert resolve(sql, MARIADB).split() == [b"SET", b"a=1", b",", b"b=2", b",", b"c=3"]
-    assert resolve(sql, MYSQL8).split() == [b"SET", b"a=1", b",", b"c=3"]
-    assert resolve(sql, ServerFlavor(50700, mariadb=False)).split() == [b"SET", b"a=1"]
+    sql = b"/*!40101 SET a=1 */ /*M!100616 , b=2 */ /*!80000 , c=3 */ /*!100101 , d=4 */"
+    # MariaDB skips /*!50700../*!99999 (MySQL 5.7+ syntax) but runs its own 6-digit ones
+    assert resolved(sql, MARIADB) == [b"SET", b"a=1", b",", b"b=2", b",", b"d=4"]
+    mysql = sql.replace(b" /*!100101 , d=4 */", b"")
+    assert resolved(mysql, MYSQL8) == [b"SET", b"a=1", b",", b"c=3"]
+    assert resolved(mysql, ServerFlavor(50700, mariadb=False)) == [b"SET", b"a=1"]
 
 
 def test_mariadb_only_note_verbosity_is_managed_not_refused() -> None:
@@ -138,4 +144,4 @@ def test_mariadb_only_note_verbosity_is_managed_not_refused() -> None:
         "/*M!100616 SET @OLD_NOTE_VERBOSITY=@@NOTE_VERBOSITY, NOTE_VERBOSITY=0 */"
     )
     assert decision.action is Action.SESSION
-    assert decision.sql == b"SET @OLD_NOTE_VERBOSITY = @@NOTE_VERBOSITY"
+    assert decision.sql == b"SET @OLD_NOTE_VERBOSITY=@@NOTE_VERBOSITY"

@@ -13,7 +13,7 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 import pymysql
@@ -34,15 +34,27 @@ from dumpflow.loader.publish import (
 )
 from dumpflow.loader.report import LoadReport, SkippedObject, TableStats, note_object
 from dumpflow.loader.source import DumpStream, SourceError, dump_label_for
-from dumpflow.loader.splitter import SplitError, Statement, split_statements
+from dumpflow.loader.splitter import (
+    DEFAULT_MAX_STATEMENT_BYTES,
+    SplitError,
+    Statement,
+    split_statements,
+)
 from dumpflow.loader.sqltext import ServerFlavor
-from dumpflow.loader.workers import LoadFailed, WorkerPool
+from dumpflow.loader.workers import LOCK_WAIT_SECONDS, LoadFailed, WorkerPool
 
 log = logging.getLogger(__name__)
 
 PACKET_HEADROOM = 1024
+# The longest statement accepted is the server's max_allowed_packet, but never more than
+# the splitter's bound (memory stays flat whatever the dump holds).
+MAX_STATEMENT_CAP = DEFAULT_MAX_STATEMENT_BYTES
 LOCK_PREFIX = "dumpflow-load:"
 MAX_LOCK_NAME = 64  # MySQL 8 refuses longer user-lock names (MariaDB does not)
+
+
+BeforePublish = Callable[[pymysql.connections.Connection, str, LoadReport], None]
+"""Called with (admin connection, shadow schema, report) after the load, before publish."""
 
 
 def load_lock_name(schema: str) -> str:
@@ -81,6 +93,7 @@ class _Run:
         self.filtered: set[str] = set()
         self.statements = 0
         self.pending_keys: list[tuple[str, bytes, Statement]] = []
+        self.utf8_names = True
 
     def _keep(self, table: str | None, stmt: Statement) -> bool:
         if self.wanted is None or table is None or table in self.wanted:
@@ -151,6 +164,7 @@ class _Run:
     def _check_session(self, stmt: Statement) -> None:
         """What the server now runs with must still be lexed the way the splitter reads."""
         sql_mode, charset = self.pool.session_state()
+        self.utf8_names = charset.lower() in ("utf8", "utf8mb3", "utf8mb4")
         bad = unsafe_sql_mode(sql_mode)
         if bad is None and charset.lower() not in SAFE_CHARSETS:
             bad = f"character set {charset}"
@@ -165,6 +179,11 @@ class _Run:
             offset=stmt.offset,
             statement=stmt.number,
         )
+
+
+def max_statement_bytes(max_packet: int) -> int:
+    """The longest statement the loader reads: what the server accepts, within the cap."""
+    return max(1024, min(max_packet - PACKET_HEADROOM, MAX_STATEMENT_CAP))
 
 
 def _server_facts(conn: pymysql.connections.Connection) -> tuple[ServerFlavor, int]:
@@ -203,8 +222,13 @@ def load_dump(
     dump_label: str | None = None,
     workers: int | None = None,
     s3_client: Any | None = None,
+    before_publish: BeforePublish | None = None,
 ) -> LoadReport:
     """Load ``source`` (path or s3://bucket/key, gzip or not) into ``schema`` atomically.
+
+    ``before_publish(conn, shadow_schema, report)`` runs once the shadow holds the complete,
+    verified load and before anything of the target changes; raising (a LoadError, say)
+    drops the shadow and leaves the target as it was.
 
     Raises LoadError naming the dump, the stage and the cause; the target is then unchanged.
     """
@@ -223,6 +247,7 @@ def load_dump(
             # foreign keys between the dump's tables must not stop dropping the shadow or
             # the previous set (a filtered load can leave a key pointing at a shadow table)
             cur.execute("SET SESSION foreign_key_checks = 0")
+            cur.execute("SET SESSION lock_wait_timeout = %s", (LOCK_WAIT_SECONDS,))
             cur.execute("SELECT GET_LOCK(%s, 0)", (load_lock_name(schema),))
             held = cur.fetchone()
         if not held or held[0] != 1:
@@ -247,6 +272,8 @@ def load_dump(
                 s3_client,
                 admin,
             )
+            if before_publish is not None:
+                before_publish(admin, shadow_name(schema), report)
             try:
                 report.replaced_tables = publish(admin, schema)
             except pymysql.err.MySQLError as exc:
@@ -295,8 +322,9 @@ def _load_into_shadow(
     run = _Run(label, pool, tables, max_packet)
     current: Statement | None = None
     try:
-        for current in split_statements(stream):
-            run.handle(current, decide(current, flavor))
+        limit = max_statement_bytes(max_packet)
+        for current in split_statements(stream, limit, "the server's max_allowed_packet"):
+            run.handle(current, decide(current, flavor, utf8_names=run.utf8_names))
         run.build_deferred_keys()
         pool.sync()
     except SourceError as exc:
