@@ -16,6 +16,7 @@ from moto import mock_aws
 
 from dumpflow.db import Dsn
 from dumpflow.loader import LoadError
+from loader.accounts import restricted_user
 from loader.support import PRODUCTION_OPTIONS, build_source, checksums, mariadb_dump
 
 SCRIPT = Path(__file__).resolve().parents[2] / "glue" / "load_dump_job.py"
@@ -84,27 +85,27 @@ def test_job_loads_with_the_aurora_secret_and_writes_its_report(
 ) -> None:
     source, body = dump
     aws["s3"].put_object(Bucket=BUCKET, Key=KEY, Body=body)
-    secret = aws["secrets"].create_secret(
-        Name="aurora",
-        SecretString=json.dumps(
-            {
-                "host": mariadb_dsn.host,
-                "port": mariadb_dsn.port,
-                "username": mariadb_dsn.user,
-                "password": mariadb_dsn.password,
-            }
-        ),
-    )
     target = schema_factory("gluetgt")
-
-    result = load_script().main(
-        job_args(
-            target,
-            secret_arn=secret["ARN"],
-            expected_sha256=hashlib.sha256(body).hexdigest(),
-            db_tls="preferred",  # the local MariaDB has no certificate; Aurora's default verifies
+    with restricted_user(mariadb_dsn, target) as account:
+        secret = aws["secrets"].create_secret(
+            Name="aurora",
+            SecretString=json.dumps(
+                {
+                    "host": account.host,
+                    "port": account.port,
+                    "username": account.user,
+                    "password": account.password,
+                }
+            ),
         )
-    )
+        result = load_script().main(
+            job_args(
+                target,
+                secret_arn=secret["ARN"],
+                expected_sha256=hashlib.sha256(body).hexdigest(),
+                db_tls="preferred",  # the local MariaDB has no certificate; Aurora verifies
+            )
+        )
 
     stored = json.loads(
         aws["s3"].get_object(Bucket=BUCKET, Key="reports/load/2026-11-25.json")["Body"].read()
@@ -114,6 +115,38 @@ def test_job_loads_with_the_aurora_secret_and_writes_its_report(
     assert stored["glue_run_id"] == "jr_0123"
     assert stored["totals"]["rows"] == 11
     assert checksums(mariadb_dsn, target) == checksums(mariadb_dsn, source)
+    assert stored["warnings"] == []
+
+
+@pytest.mark.mariadb
+def test_job_refuses_an_aurora_account_with_global_privileges(
+    aws: dict[str, Any],
+    dump: tuple[str, bytes],
+    mariadb_dsn: Dsn,
+    schema_factory: Callable[[str], str],
+) -> None:
+    _, body = dump
+    aws["s3"].put_object(Bucket=BUCKET, Key=KEY, Body=body)
+    secret = aws["secrets"].create_secret(
+        Name="aurora-root",
+        SecretString=json.dumps(
+            {
+                "host": mariadb_dsn.host,
+                "port": mariadb_dsn.port,
+                "username": mariadb_dsn.user,  # the server's root: ALL ON *.*
+                "password": mariadb_dsn.password,
+            }
+        ),
+    )
+    target = schema_factory("gluetgt")
+
+    with pytest.raises(LoadError) as raised:
+        load_script().main(job_args(target, secret_arn=secret["ARN"], db_tls="preferred"))
+
+    assert raised.value.stage == "setup"
+    assert "ON *.*" in raised.value.cause and "docs/deploy.md" in raised.value.cause
+    assert checksums(mariadb_dsn, target) == {}
+    assert checksums(mariadb_dsn, target + "__shadow") == {}
 
 
 @pytest.mark.mariadb

@@ -16,6 +16,7 @@ import pytest
 
 from dumpflow.db import Dsn
 from dumpflow.loader import LoadError, load_dump
+from dumpflow.loader.privileges import Grants, broad_grants
 from dumpflow.loader.validate import validate_dump
 from loader.accounts import restricted_user
 from loader.support import admin, checksums, run_sql, schema_exists
@@ -33,16 +34,13 @@ def payloads(victim: str) -> dict[str, bytes]:
     """Statements a lexer that only takes whitespace after '--' reads as one string literal."""
     return {
         "create-select-mysql-user": (
-            b"CREATE TABLE `stolen` (`a` text --H '\n"
-            b") SELECT `User` AS `a` FROM mysql.user -- ')"
+            b"CREATE TABLE `stolen` (`a` text --H '\n) SELECT `User` AS `a` FROM mysql.user -- ')"
         ),
         "merge-over-other-schema": (
             b"CREATE TABLE `m` (`a` int --H '\n"
             b") ENGINE=MRG_MyISAM UNION=(`" + victim.encode() + b"`.`secret`) -- ')"
         ),
-        "data-directory": (
-            b"CREATE TABLE `d` (`a` int --H '\n) DATA DIRECTORY='/tmp' -- ')"
-        ),
+        "data-directory": (b"CREATE TABLE `d` (`a` int --H '\n) DATA DIRECTORY='/tmp' -- ')"),
         "alter-rename-out": (
             b"ALTER TABLE `good` DISABLE KEYS --H '\n"
             b", RENAME TO `" + victim.encode() + b"`.`good` -- '"
@@ -172,3 +170,54 @@ def test_the_restricted_account_alone_stops_the_hidden_code(
         caught.value
     )
     assert _tables_named(mariadb_dsn, "stolen", "m", "d") == []
+
+
+def test_broad_grants_are_named() -> None:
+    grants = [
+        "GRANT USAGE ON *.* TO `u`@`%`",
+        "GRANT ALL PRIVILEGES ON `tgt`.* TO `u`@`%`",
+        "GRANT ALL PRIVILEGES ON `tgt\\_\\_shadow`.* TO `u`@`%`",
+        "GRANT SELECT ON `tgt__previous`.`t` TO `u`@`%`",
+    ]
+    assert broad_grants(grants, "tgt").all == []
+    assert broad_grants([*grants, "GRANT FILE ON *.* TO `u`@`%`"], "tgt").global_ == [
+        "FILE ON *.*"
+    ]
+    for line, shown in [
+        ("GRANT SELECT ON `mysql`.* TO `u`@`%`", "SELECT ON `mysql`.*"),
+        ("GRANT SELECT ON `mysql`.`user` TO `u`@`%`", "SELECT ON `mysql`.`user`"),
+        ("GRANT ALL ON `%`.* TO `u`@`%`", "ALL ON `%`.*"),
+        ("GRANT ALL ON `my_ql`.* TO `u`@`%`", "ALL ON `my_ql`.*"),
+        ("GRANT `dba`@`%` TO `u`@`%`", "GRANT `dba`@`%`"),
+        ("GRANT PROXY ON ''@'%' TO 'u'@'%'", "PROXY ON ''@'%'"),
+    ]:
+        assert broad_grants([line], "tgt").global_ == [shown], line
+    for line, shown in [
+        ("GRANT ALL ON `tgt%`.* TO `u`@`%`", "ALL ON `tgt%`.*"),
+        ("GRANT ALL ON `other`.* TO `u`@`%`", "ALL ON `other`.*"),
+    ]:
+        assert broad_grants([line], "tgt") == Grants([], [shown]), line
+
+
+@pytest.mark.mariadb
+def test_root_is_warned_about_and_the_restricted_user_is_not(
+    mariadb_dsn: Dsn, schema_factory: Callable[[str], str], tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    path = tmp_path / "good.sql"
+    path.write_bytes(HEADER)
+    as_root = schema_factory("ldwarn")
+    report = load_dump(str(path), as_root, mariadb_dsn)
+    assert report.warnings and "ON *.*" in report.warnings[0]
+    assert any("ON *.*" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+
+    with pytest.raises(LoadError) as caught:
+        load_dump(str(path), as_root, mariadb_dsn, refuse_global_privileges=True)
+    assert caught.value.stage == "setup" and "docs/deploy.md" in caught.value.cause
+
+    restricted = schema_factory("ldwarn")
+    with restricted_user(mariadb_dsn, restricted) as dsn:
+        report = load_dump(str(path), restricted, dsn, refuse_global_privileges=True)
+        assert report.warnings == []
+        report = load_dump(str(path), restricted, dsn, refuse_global_privileges=True)
+    assert checksums(mariadb_dsn, restricted) == checksums(mariadb_dsn, as_root)

@@ -22,6 +22,7 @@ from dumpflow.db import Dsn
 from dumpflow.loader.errors import LoadError
 from dumpflow.loader.keys import defer_secondary_keys
 from dumpflow.loader.policy import SAFE_CHARSETS, Action, Decision, decide, unsafe_sql_mode
+from dumpflow.loader.privileges import account_grants, broad_grants
 from dumpflow.loader.publish import (
     check_schema_name,
     create_shadow,
@@ -223,12 +224,17 @@ def load_dump(
     workers: int | None = None,
     s3_client: Any | None = None,
     before_publish: BeforePublish | None = None,
+    refuse_global_privileges: bool = False,
 ) -> LoadReport:
     """Load ``source`` (path or s3://bucket/key, gzip or not) into ``schema`` atomically.
 
     ``before_publish(conn, shadow_schema, report)`` runs once the shadow holds the complete,
     verified load and before anything of the target changes; raising (a LoadError, say)
     drops the shadow and leaves the target as it was.
+
+    An account holding privileges beyond the target and its helper schemas (FILE, SUPER,
+    anything on ``*.*``, ``mysql.*`` or another schema) is logged as a warning and listed in
+    the report; ``refuse_global_privileges`` refuses server-wide ones (the Glue job).
 
     Raises LoadError naming the dump, the stage and the cause; the target is then unchanged.
     """
@@ -253,6 +259,16 @@ def load_dump(
         if not held or held[0] != 1:
             raise LoadError(label, "setup", f"another load into {schema!r} is running")
         flavor, max_packet = _server_facts(admin)
+        broad = broad_grants(account_grants(admin), schema)
+        if broad.all:
+            warning = (
+                f"the loader's account {dsn.user!r} holds privileges beyond {schema!r} and its "
+                f"helper schemas ({'; '.join(broad.all)}): only the policy would stand between "
+                "a hostile dump and them (docs/deploy.md creates a restricted user)"
+            )
+            if refuse_global_privileges and broad.global_:
+                raise LoadError(label, "setup", warning)
+            log.warning("%s", warning)
         try:
             create_shadow(admin, schema)
         except pymysql.err.MySQLError as exc:
@@ -272,6 +288,7 @@ def load_dump(
                 s3_client,
                 admin,
             )
+            report.warnings.extend([warning] if broad.all else [])
             if before_publish is not None:
                 before_publish(admin, shadow_name(schema), report)
             try:

@@ -10,7 +10,6 @@ whole load: the loader never guesses which unknown statement is harmless.
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass
 
 from dumpflow.loader.splitter import INSERT_HEAD, Statement, literal_rows_end, unquote_identifier
@@ -169,10 +168,8 @@ def _object_of(partial: list[Token]) -> Decision | None:
         decision = _create(partial) if partial[0].upper == "CREATE" else _drop(partial)
     except (PolicyRefusal, IndexError):
         return None
-    if (
-        decision.action is Action.OBJECT
-        or decision.kind.startswith("drop_")
-        and (decision.action is Action.IGNORE)
+    if decision.action is Action.OBJECT or (
+        decision.kind.startswith("drop_") and (decision.action is Action.IGNORE)
     ):
         return decision
     return None

@@ -58,6 +58,7 @@ class LoadReport:
     skipped: list[SkippedObject] = field(default_factory=list)
     statement_kinds: dict[str, int] = field(default_factory=dict)
     replaced_tables: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def total_rows(self) -> int:
@@ -88,6 +89,7 @@ class LoadReport:
             "statement_kinds": dict(sorted(self.statement_kinds.items())),
             "skipped": [asdict(item) for item in self.skipped],
             "replaced_tables": sorted(self.replaced_tables),
+            "warnings": list(self.warnings),
         }
 
 

@@ -44,9 +44,7 @@ class ServerFlavor:
             return True
         if version > self.version:
             return False
-        if self.mariadb and not mariadb_only and 50700 <= version <= 99999:
-            return False
-        return True
+        return not (self.mariadb and not mariadb_only and 50700 <= version <= 99999)
 
 
 class LexRefusal(ValueError):
