@@ -180,9 +180,7 @@ def test_broad_grants_are_named() -> None:
         "GRANT SELECT ON `tgt__previous`.`t` TO `u`@`%`",
     ]
     assert broad_grants(grants, "tgt").all == []
-    assert broad_grants([*grants, "GRANT FILE ON *.* TO `u`@`%`"], "tgt").global_ == [
-        "FILE ON *.*"
-    ]
+    assert broad_grants([*grants, "GRANT FILE ON *.* TO `u`@`%`"], "tgt").global_ == ["FILE ON *.*"]
     for line, shown in [
         ("GRANT SELECT ON `mysql`.* TO `u`@`%`", "SELECT ON `mysql`.*"),
         ("GRANT SELECT ON `mysql`.`user` TO `u`@`%`", "SELECT ON `mysql`.`user`"),

@@ -24,6 +24,9 @@ from dumpflow.loader.keys import defer_secondary_keys
 from dumpflow.loader.policy import SAFE_CHARSETS, Action, Decision, decide, unsafe_sql_mode
 from dumpflow.loader.privileges import account_grants, broad_grants
 from dumpflow.loader.publish import (
+    MARKER,
+    NotOurs,
+    PublishError,
     check_schema_name,
     create_shadow,
     drop_dangling_foreign_keys,
@@ -114,6 +117,8 @@ class _Run:
             name = decision.object_name or "?"
             note_object(self.skipped, SkippedObject(decision.kind, name, stmt.number, stmt.offset))
             return
+        if decision.table == MARKER:
+            raise self._refused(stmt, f"the table name {MARKER} is the loader's own")
         if action is Action.IGNORE or not self._keep(decision.table, stmt):
             return
         assert decision.sql is not None
@@ -196,6 +201,14 @@ def _server_facts(conn: pymysql.connections.Connection) -> tuple[ServerFlavor, i
     return ServerFlavor.from_version_string(str(version)), int(packet)
 
 
+def _drop_shadow_quietly(conn: pymysql.connections.Connection, schema: str) -> None:
+    """After a failure: drop the shadow; a failure to do so must not hide the first error."""
+    try:
+        drop_shadow(conn, schema)
+    except (pymysql.err.MySQLError, NotOurs) as exc:
+        log.warning("could not drop the shadow schema of %s: %s", schema, exc)
+
+
 def _missing_required(
     conn: pymysql.connections.Connection, shadow: str, created: list[str], required: Collection[str]
 ) -> list[str]:
@@ -271,6 +284,8 @@ def load_dump(
             log.warning("%s", warning)
         try:
             create_shadow(admin, schema)
+        except NotOurs as exc:
+            raise LoadError(label, "setup", str(exc)) from exc
         except pymysql.err.MySQLError as exc:
             raise LoadError(label, "setup", f"cannot create the shadow schema: {exc}") from exc
         try:
@@ -292,14 +307,17 @@ def load_dump(
             if before_publish is not None:
                 before_publish(admin, shadow_name(schema), report)
             try:
-                report.replaced_tables = publish(admin, schema)
-            except pymysql.err.MySQLError as exc:
-                raise LoadError(label, "publish", f"RENAME TABLE failed: {exc}") from exc
+                report.replaced_tables, cleanup = publish(admin, schema)
+            except PublishError as exc:
+                raise LoadError(label, "publish", str(exc)) from exc
+            if cleanup is not None:
+                log.warning("%s", cleanup)
+                report.warnings.append(cleanup)
         except pymysql.err.MySQLError as exc:
-            drop_shadow(admin, schema)
+            _drop_shadow_quietly(admin, schema)
             raise LoadError(label, "execute", f"database error: {exc}") from exc
         except BaseException:
-            drop_shadow(admin, schema)
+            _drop_shadow_quietly(admin, schema)
             raise
         report.seconds = time.perf_counter() - started
         log.info(
