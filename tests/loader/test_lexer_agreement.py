@@ -29,13 +29,13 @@ _GAPS = [
     b"#c\n", b"--\x01 c\n", b"--\x1c\n", b"--\x7f'\n", b"/*!40101 */", b"/*!99999 x' */",
     b"/*M!999999 ' */", b"/*!50700 `*/", b"/* -- ' */", b"\x01", b"\x00",
 ]  # fmt: skip
-_NAME_CHARS = list("ab_$9 ;'\"`-#/*.@,()") + ["\x01", "\n", "é", "ダ", "\\"]
+_NAME_CHARS = [*"ab_$9 ;'\"`-#/*.@,()", "\x01", "\n", "é", "ダ", "\\"]
 _quoted_name = st.text(_NAME_CHARS, min_size=1, max_size=6).map(
     lambda s: b"`" + s.replace("`", "``").encode() + b"`"
 )
 _bare_name = st.sampled_from([b"c1", b"col_x", "ダンプ".encode(), b"n\xc3\xa9", b"x$y", b"9a"])
 _name = st.one_of(_quoted_name, _bare_name)
-_STRING_CHARS = list("ab '\"\\;`#-/*\n") + ["\x00", "\x01", "\x1a", "\x7f", "é"]
+_STRING_CHARS = [*"ab '\"\\;`#-/*\n", "\x00", "\x01", "\x1a", "\x7f", "é"]
 _string = st.text(_STRING_CHARS, max_size=8).map(
     lambda s: b"'" + s.replace("\\", "\\\\").replace("'", "\\'").encode() + b"'"
 )
@@ -130,10 +130,12 @@ def _approved_columns(sql: bytes) -> list[str]:
     toks = lex(sql, ServerFlavor())
     start = next(i for i, t in enumerate(toks) if t.text == "(")
     depth, end = 0, start
-    for end, tok in enumerate(toks[start:], start):
+    while True:
+        tok = toks[end]
         depth += {"(": 1, ")": -1}.get(tok.text if tok.kind == "punct" else "", 0)
         if depth == 0:
             break
+        end += 1
     return [ident_name(item[0]) for item in _split_items(toks[start + 1 : end])]
 
 
