@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dumpflow.loader.policy import Action, Decision, decide
 from dumpflow.loader.splitter import SplitError, split_statements
@@ -252,3 +254,38 @@ def test_mysql_only_version_comments_run_on_mysql_only() -> None:
     assert decision_of("/*M!100616 SET @a = 1 */", MYSQL8).action is Action.IGNORE
     # a 6-digit version: MySQL reads 5 digits and runs the rest: refused there
     assert decision_of("/*!100101 SET @a = 1 */", MYSQL8).action is Action.REFUSE
+
+
+_ROW_BYTES = [
+    *"0123456789.,()+-eExXbB'\\ \n_NULnul#/*;`\"@",
+    "binary",
+    "NULL",
+    "--",
+    "\x01",
+    "\x00",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(body=st.lists(st.sampled_from(_ROW_BYTES), max_size=30).map("".join))
+def test_the_row_fast_path_admits_only_what_the_server_reads_as_literals(body: str) -> None:
+    """Whatever LITERAL_ROWS accepts lexes (as the server would) to literals and
+    punctuation only: no comment, name, variable or call can hide in a fast-path INSERT."""
+    data = ("INSERT INTO `t` VALUES (" + body + ");\n").encode()
+    try:
+        stmts = list(split_statements([data]))
+    except SplitError:
+        return
+    for stmt in stmts:
+        if stmt.insert_table is None:
+            continue
+        toks = lex(stmt.sql, MARIADB)
+        values = toks[4:]
+        assert rebuild(toks).replace(b" ", b"") == stmt.sql.replace(b" ", b"").replace(b"\n", b"")
+        for tok in values:
+            assert tok.kind in ("string", "number", "literal", "punct") or tok.upper in (
+                "NULL",
+                "_BINARY",
+            ), (stmt.sql, tok)
+            if tok.kind == "punct":
+                assert tok.text in ("(", ")", ",", "-", "+"), (stmt.sql, tok)

@@ -47,11 +47,14 @@ _STRING = rb"'(?:[^'\\]++|\\.|'')*+'"
 # start or control byte can appear outside a string, so the server reads exactly these
 # tuples; anything else is not a fast-path statement and goes through the lexer.
 _WS = rb"[ \t\n\r]*+"
-_QUOTED = rb"'[^'\\]*+(?:(?:\\.|'')[^'\\]*+)*+'(?!')"
+_QUOTED = rb"'[^'\\]*+(?:(?:\\.|'')[^'\\]*+)*+'"
+# Possessive throughout: a value is followed by whitespace and ',' or ')', or the tuple
+# fails, so "1e", "0xg", "NULLx" or "1.2.3" never match (hex and bit before numbers, so
+# "0x41" is not read as 0 followed by a name).
 _VALUE = (
-    rb"(?:" + _QUOTED + rb"|[-+]?+(?:\d++(?:\.\d*+)?+|\.\d++)(?:[eE][-+]?+\d++)?+(?![\w.$])"
-    rb"|NULL(?![\w$])|0x[0-9A-Fa-f]++(?![\w$])|[xX]'[0-9A-Fa-f]*+'|[bB]'[01]*+'"
-    rb"|0b[01]++(?![\w$])|_binary ?+" + _QUOTED + rb")"
+    rb"(?:" + _QUOTED + rb"|0x[0-9A-Fa-f]++|0b[01]++"
+    rb"|[-+]?+(?:\d++(?:\.\d*+)?+|\.\d++)(?:[eE][-+]?+\d++)?+"
+    rb"|NULL|[xX]'[0-9A-Fa-f]*+'|[bB]'[01]*+'|_binary ?+" + _QUOTED + rb")"
 )
 _TUPLE = rb"\(" + _WS + rb"(?:" + _VALUE + rb"(?:" + _WS + rb"," + _WS + _VALUE + rb")*+)?+"
 _TUPLE += _WS + rb"\)"
