@@ -21,7 +21,14 @@ import pymysql
 from dumpflow.db import Dsn
 from dumpflow.loader.errors import LoadError
 from dumpflow.loader.keys import defer_secondary_keys
-from dumpflow.loader.policy import SAFE_CHARSETS, Action, Decision, decide, unsafe_sql_mode
+from dumpflow.loader.policy import (
+    SAFE_CHARSETS,
+    STRICT_MODE,
+    Action,
+    Decision,
+    decide,
+    unsafe_sql_mode,
+)
 from dumpflow.loader.privileges import account_grants, broad_grants
 from dumpflow.loader.publish import (
     MARKER,
@@ -172,6 +179,8 @@ class _Run:
         sql_mode, charset = self.pool.session_state()
         self.utf8_names = charset.lower() in ("utf8", "utf8mb3", "utf8mb4")
         bad = unsafe_sql_mode(sql_mode)
+        if bad is None and STRICT_MODE not in sql_mode.upper().split(","):
+            bad = f"sql_mode without {STRICT_MODE}"
         if bad is None and charset.lower() not in SAFE_CHARSETS:
             bad = f"character set {charset}"
         if bad is not None:

@@ -68,6 +68,9 @@ MANAGED_VARIABLES = frozenset(
 # Character sets whose bytes never hide a quote or backslash inside a multi-byte character
 # (the loader's splitter reads bytes; sjis, gbk, big5 and friends would fool it).
 SAFE_CHARSETS = frozenset({"utf8", "utf8mb3", "utf8mb4", "latin1", "ascii", "binary", "default"})
+# Added to every sql_mode the dump sets: a value that does not fit its column fails the load
+# instead of being truncated (zero dates stay allowed: NO_ZERO_DATE is not added).
+STRICT_MODE = "STRICT_ALL_TABLES"
 # sql_mode flags that change how strings and names are lexed (the splitter assumes neither).
 UNSAFE_SQL_MODES = ("NO_BACKSLASH_ESCAPES", "ANSI_QUOTES", "ANSI")
 CHARSET_VARIABLES = frozenset(
@@ -464,6 +467,9 @@ def _set(toks: list[Token]) -> Decision:
         elif target == "sql_mode":
             _sql_mode_allowed(value)
         shown = rebuild(value).decode("utf-8", "surrogateescape").strip()
+        if target == "sql_mode":
+            # the dump's mode, always strict: a value that does not fit fails the load
+            shown = f"CONCAT_WS(',', NULLIF({shown}, ''), '{STRICT_MODE}')"
         kept.append(f"{target} = {shown}")
     if not kept:
         return Decision(Action.IGNORE, "set")

@@ -22,7 +22,9 @@ from dumpflow.loader.report import TableStats
 
 log = logging.getLogger(__name__)
 
-LOAD_SQL_MODE = "NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
+# strict: a too-long string or out-of-range number fails the load (never truncated);
+# zero dates still load (no NO_ZERO_DATE / NO_ZERO_IN_DATE)
+LOAD_SQL_MODE = "STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
 COMMIT_BYTES = 32 * 1024 * 1024
 QUEUE_DEPTH = 3
 POLL_SECONDS = 0.2
