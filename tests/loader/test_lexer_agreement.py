@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dumpflow.db import Dsn
-from dumpflow.loader.policy import Action, _split_items, decide
+from dumpflow.loader.policy import Action, decide, split_items
 from dumpflow.loader.splitter import split_statements
 from dumpflow.loader.sqltext import ServerFlavor, ident_name, lex
 from dumpflow.loader.workers import connect
@@ -136,7 +136,7 @@ def _approved_columns(sql: bytes) -> list[str]:
         if depth == 0:
             break
         end += 1
-    return [ident_name(item[0]) for item in _split_items(toks[start + 1 : end])]
+    return [ident_name(item[0]) for item in split_items(toks[start + 1 : end])]
 
 
 approved_count: list[int] = [0]

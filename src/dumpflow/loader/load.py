@@ -27,6 +27,7 @@ from dumpflow.loader.policy import (
     Action,
     Decision,
     decide,
+    split_items,
     unsafe_sql_mode,
 )
 from dumpflow.loader.privileges import account_grants, broad_grants
@@ -47,11 +48,13 @@ from dumpflow.loader.report import LoadReport, SkippedObject, TableStats, note_o
 from dumpflow.loader.source import DumpStream, SourceError, dump_label_for
 from dumpflow.loader.splitter import (
     DEFAULT_MAX_STATEMENT_BYTES,
+    INSERT_HEAD,
     SplitError,
     Statement,
     split_statements,
+    unquote_identifier,
 )
-from dumpflow.loader.sqltext import ServerFlavor
+from dumpflow.loader.sqltext import ServerFlavor, ident_name, lex
 from dumpflow.loader.workers import LOCK_WAIT_SECONDS, LoadFailed, WorkerPool
 
 log = logging.getLogger(__name__)
@@ -105,6 +108,8 @@ class _Run:
         self.statements = 0
         self.pending_keys: list[tuple[str, bytes, Statement]] = []
         self.utf8_names = True
+        self.flavor = ServerFlavor()
+        self.auto_increment: dict[str, str | None] = {}
 
     def _keep(self, table: str | None, stmt: Statement) -> bool:
         if self.wanted is None or table is None or table in self.wanted:
@@ -140,7 +145,13 @@ class _Run:
             )
         if action is Action.ROWS:
             assert decision.table is not None
-            self.pool.rows(decision.table, decision.sql, stmt.number, stmt.offset)
+            self.pool.rows(
+                decision.table,
+                decision.sql,
+                stmt.number,
+                stmt.offset,
+                in_order=needs_order(decision.sql, self.auto_increment.get(decision.table, "?")),
+            )
         elif action is Action.SESSION:
             self.pool.session(decision.sql, stmt.number, stmt.offset)
             self._check_session(stmt)
@@ -157,6 +168,7 @@ class _Run:
             if table not in self.created:
                 self.created.append(table)
             self.definitions[table] = stmt
+            self.auto_increment[table] = auto_increment_column(decision.sql, self.flavor)
         if decision.kind == "drop_table":
             self.pending_keys = [entry for entry in self.pending_keys if entry[0] != table]
             # a table dropped again (an old mysqldump's stand-in for a view) was not loaded
@@ -194,6 +206,40 @@ class _Run:
             offset=stmt.offset,
             statement=stmt.number,
         )
+
+
+def needs_order(sql: bytes, auto_increment: str | None) -> bool:
+    """Rows that must run in dump order on one connection: REPLACE and INSERT IGNORE (a
+    repeated key must not wait on another connection's lock) and INSERTs whose column list
+    leaves out the table's AUTO_INCREMENT column (ids must follow the dump's order)."""
+    head = INSERT_HEAD.match(sql)
+    if head is None:
+        return True
+    words = sql[: head.start(1)].split()
+    if words[0].upper() == b"REPLACE" or words[1].upper() == b"IGNORE":
+        return True
+    columns = sql[head.end(1) : head.end()]
+    if auto_increment is None or b"(" not in columns:
+        return False
+    listed = {unquote_identifier(name) for name in _COLUMN.findall(columns)}
+    return auto_increment not in listed
+
+
+_COLUMN = re.compile(rb"`(?:[^`]|``)+`")
+
+
+def auto_increment_column(create_sql: bytes, flavor: ServerFlavor) -> str | None:
+    """The AUTO_INCREMENT column of an approved CREATE TABLE, if any."""
+    toks = lex(create_sql, flavor)
+    start = next(pos for pos, tok in enumerate(toks) if tok.text == "(")
+    for item in split_items(toks[start + 1 :]):
+        if (
+            item
+            and item[0].kind in ("ident", "word")
+            and any(tok.kind == "word" and tok.upper == "AUTO_INCREMENT" for tok in item[1:])
+        ):
+            return ident_name(item[0])
+    return None
 
 
 def max_statement_bytes(max_packet: int) -> int:
@@ -364,6 +410,7 @@ def _load_into_shadow(
     stream = DumpStream(source, s3_client=s3_client)
     pool = WorkerPool(dsn, shadow, workers)
     run = _Run(label, pool, tables, max_packet)
+    run.flavor = flavor
     current: Statement | None = None
     try:
         limit = max_statement_bytes(max_packet)

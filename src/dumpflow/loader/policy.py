@@ -285,7 +285,7 @@ def _create_table(toks: list[Token], index: int) -> Decision:
     for tok in definition:
         if tok.kind == "word" and tok.upper in _DEFINITION_REFUSED_WORDS:
             raise PolicyRefusal(f"CREATE TABLE {name}: {tok.upper} is not allowed in a definition")
-    for item in _split_items(definition):
+    for item in split_items(definition):
         if not item:
             raise PolicyRefusal(f"CREATE TABLE {name}: empty item in the definition")
         _definition_item(name, item)
@@ -293,7 +293,7 @@ def _create_table(toks: list[Token], index: int) -> Decision:
     return Decision(Action.DDL, "create_table", table=name, sql=rebuild(toks))
 
 
-def _split_items(toks: list[Token]) -> list[list[Token]]:
+def split_items(toks: list[Token]) -> list[list[Token]]:
     items: list[list[Token]] = [[]]
     depth = 0
     for tok in toks:

@@ -211,6 +211,7 @@ class WorkerPool:
         for worker in self.workers:
             worker.start()
         self._next = 0
+        self._sticky: dict[str, _Worker] = {}
 
     def fail(self, failure: Failure) -> None:
         with self._lock:
@@ -230,14 +231,26 @@ class WorkerPool:
             except queue.Full:
                 continue
 
-    def rows(self, table: str, sql: bytes, statement: int, offset: int) -> None:
-        """Queue a row statement on the least busy connection (within INFLIGHT_BYTES)."""
+    def rows(
+        self, table: str, sql: bytes, statement: int, offset: int, *, in_order: bool = False
+    ) -> None:
+        """Queue a row statement on the least busy connection (within INFLIGHT_BYTES).
+
+        ``in_order``: this table's rows from now on run on one connection, in dump order
+        (AUTO_INCREMENT ids as the client assigns them; REPLACE / INSERT IGNORE on repeated
+        keys never wait on the loader's other connections). The first such statement of a
+        table waits until that table's earlier rows are committed.
+        """
+        worker = self._sticky.get(table)
+        if worker is None and in_order:
+            self.sync()
+            worker = self._sticky[table] = self._least_busy()
         with self._drained:
             while self._inflight and self._inflight + len(sql) > INFLIGHT_BYTES:
                 self._check()
                 self._drained.wait(POLL_SECONDS)
             self._inflight += len(sql)
-        self._put(self._least_busy(), _Rows(table, sql, statement, offset))
+        self._put(worker or self._least_busy(), _Rows(table, sql, statement, offset))
 
     def release(self, size: int) -> None:
         """A row statement of ``size`` bytes is done (or dropped)."""
