@@ -1,12 +1,13 @@
 """Property (issue 10): whatever the policy approves, the server reads exactly as the policy
 did. Statements are generated from the lexer's corners (comment forms, version comments,
 control bytes, quoting, non-ASCII names); for each one approved, the dump's original bytes
-and the loader's rebuilt text run on the real server, as a restricted user, in two sandbox
-schemas, and what they create must be identical and be what the policy approved (the table
-it named, the columns its tokens list)."""
+and the loader's rebuilt text run on the real server (MariaDB and MySQL), as a restricted
+user, in two sandbox schemas, and what they create must be identical and be what the policy
+approved (the table it named, the columns its tokens list)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from db_servers import DbServer
 from dumpflow.db import Dsn
 from dumpflow.loader.policy import Action, decide, split_items
 from dumpflow.loader.splitter import split_statements
@@ -72,25 +74,34 @@ def create_table(draw: st.DrawFn) -> bytes:
 @dataclass
 class Sandbox:
     dsn: Dsn
+    root: Dsn
+    flavor: ServerFlavor
     original: str
     rebuilt: str
 
 
 @pytest.fixture(scope="module")
-def sandbox(mariadb_dsn: Dsn) -> Iterator[Sandbox]:
-    import uuid
-
+def sandbox(db_server: DbServer) -> Iterator[Sandbox]:
+    """Two schemas on each engine, and a user with privileges on them only."""
+    root = db_server.dsn
     stem = f"ldlex_{uuid.uuid4().hex[:8]}"
     original, rebuilt = stem + "__shadow", stem + "__previous"
-    run_sql(mariadb_dsn, f"CREATE DATABASE `{original}`", f"CREATE DATABASE `{rebuilt}`")
+    conn = pymysql.connect(**root.connect_kwargs())
     try:
-        with restricted_user(mariadb_dsn, stem) as dsn:
-            yield Sandbox(dsn, original, rebuilt)
+        with conn.cursor() as cur:
+            cur.execute("SELECT VERSION()")
+            row = cur.fetchone()
+    finally:
+        conn.close()
+    assert row is not None
+    flavor = ServerFlavor.from_version_string(str(row[0]))
+    run_sql(root, f"CREATE DATABASE `{original}`", f"CREATE DATABASE `{rebuilt}`")
+    try:
+        with restricted_user(root, stem) as dsn:
+            yield Sandbox(dsn, root, flavor, original, rebuilt)
     finally:
         run_sql(
-            mariadb_dsn,
-            f"DROP DATABASE IF EXISTS `{original}`",
-            f"DROP DATABASE IF EXISTS `{rebuilt}`",
+            root, f"DROP DATABASE IF EXISTS `{original}`", f"DROP DATABASE IF EXISTS `{rebuilt}`"
         )
 
 
@@ -126,8 +137,8 @@ def _run(dsn: Dsn, schema: str, sql: bytes) -> tuple[object, list[tuple[str, str
         conn.close()
 
 
-def _approved_columns(sql: bytes) -> list[str]:
-    toks = lex(sql, ServerFlavor())
+def _approved_columns(sql: bytes, flavor: ServerFlavor) -> list[str]:
+    toks = lex(sql, flavor)
     start = next(i for i, t in enumerate(toks) if t.text == "(")
     depth, end = 0, start
     while True:
@@ -142,19 +153,18 @@ def _approved_columns(sql: bytes) -> list[str]:
 approved_count: list[int] = [0]
 
 
-@pytest.mark.mariadb
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(statement=create_table())
 def test_what_the_policy_approves_the_server_reads_the_same(
-    statement: bytes, sandbox: Sandbox, mariadb_dsn: Dsn
+    statement: bytes, sandbox: Sandbox
 ) -> None:
     try:
         [stmt] = list(split_statements([statement + b";\n"]))
     except ValueError:
         return  # the splitter refuses or splits it: never executed
-    decision = decide(stmt, ServerFlavor.from_version_string("10.11.19-MariaDB"))
+    decision = decide(stmt, sandbox.flavor)
     if decision.action is Action.REFUSE:
         return
     assert decision.action is Action.DDL and decision.sql is not None, decision
@@ -167,7 +177,7 @@ def test_what_the_policy_approves_the_server_reads_the_same(
     if error is None:
         # and creates what the policy approved: that table, those columns, nothing else
         assert [name for name, _ in created] == [decision.table]
-        conn = pymysql.connect(**mariadb_dsn.connect_kwargs())
+        conn = pymysql.connect(**sandbox.root.connect_kwargs())
         try:
             with conn.cursor() as cur:
                 cur.execute(
@@ -178,7 +188,9 @@ def test_what_the_policy_approves_the_server_reads_the_same(
                 columns = [str(row[0]) for row in cur.fetchall()]
         finally:
             conn.close()
-        assert [c.lower() for c in columns] == [c.lower() for c in _approved_columns(decision.sql)]
+        assert [c.lower() for c in columns] == [
+            c.lower() for c in _approved_columns(decision.sql, sandbox.flavor)
+        ]
 
 
 def test_the_generator_reaches_approved_statements() -> None:
