@@ -191,12 +191,12 @@ class _Run:
         sql_mode, charset = self.pool.session_state()
         self.utf8_names = charset.lower() in ("utf8", "utf8mb3", "utf8mb4")
         bad = unsafe_sql_mode(sql_mode)
-        if bad is None and STRICT_MODE not in sql_mode.upper().split(","):
-            bad = f"sql_mode without {STRICT_MODE}"
         if bad is None and charset.lower() not in SAFE_CHARSETS:
             bad = f"character set {charset}"
         if bad is not None:
             raise self._refused(stmt, f"set refused ({bad} changes how statements are read)")
+        if STRICT_MODE not in sql_mode.upper().split(","):
+            raise self._refused(stmt, f"set refused (sql_mode without {STRICT_MODE})")
 
     def _refused(self, stmt: Statement, why: str) -> LoadError:
         return LoadError(
