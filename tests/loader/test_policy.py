@@ -181,6 +181,8 @@ def test_mariadb_only_note_verbosity_is_managed_not_refused() -> None:
         "INSERT INTO ダンプ検査.t VALUES (1)",
         "LOCK TABLES `other`.`t` WRITE",
         "CREATE TABLE `t` (`a` int REFERENCES ダンプ検査.p (id))",
+        "CREATE TABLE `t` (`a` int, FOREIGN KEY (`a`) REFERENCES `other`.5 (`id`))",
+        "CREATE TABLE `t` (`a` int, FOREIGN KEY (`a`) REFERENCES other .5 (`id`))",
         # server state never reaches a definition
         "CREATE TABLE `t` (`a` varchar(99) DEFAULT (@@datadir))",
         "CREATE TABLE `t` (`a` varchar(99) DEFAULT @@hostname)",

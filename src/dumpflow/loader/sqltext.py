@@ -87,6 +87,7 @@ _LEX = re.compile(
     r"|(?P<punct><=>|->>|<<|>>|<=|>=|<>|!=|:=|&&|\|\||->|[-+*/%=<>!&|^~(),.:])",
     re.DOTALL,
 )
+_NAMES = ("word", "ident")
 _LINE_COMMENT_END = re.compile(r"[^\n]*+(?:\n|\Z)")
 _VERSION_DIGITS = re.compile(r"\d*+")
 
@@ -138,6 +139,9 @@ def lex(sql: bytes, flavor: ServerFlavor, *, utf8_names: bool = True) -> list[To
                 _check_name(value, utf8_names, refuse)
             elif kind == "var":
                 _check_name(value, utf8_names, refuse)
+            elif kind == "number" and value[0] == "." and found and found[-1].kind in _NAMES:
+                # the server reads `db`.5 as a qualified name, not a name and a number
+                raise refuse(f"'.' after the name {found[-1].text}: a qualified name")
             if version_open and kind in ("string", "ident", "literal") and "*/" in value:
                 raise refuse("'*/' inside a quoted text of a version comment")
             found.append(Token(kind, value, spaced))
