@@ -17,6 +17,12 @@ published schema is not this dump's predecessor, so progress and drift are not j
 
 Runs outside Glue too: ``awsglue`` is optional, argv is read as ``--name value`` pairs, and
 without ``--secret_arn`` the database comes from ``$DUMPFLOW_DSN``.
+
+With the Aurora secret (production), an account holding server-wide privileges (FILE,
+SUPER, anything on ``*.*`` or ``mysql.*``) refuses the load at setup: the database's own
+wall must stand behind the loader's policy (docs/deploy.md). Grants on other schemas, and
+locally (``$DUMPFLOW_DSN``, the demo's root) everything, are a loud warning in the log
+and the report.
 """
 
 from __future__ import annotations
@@ -194,6 +200,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             dump_label=args["dump_key"],
             s3_client=s3,
             before_publish=gate,
+            refuse_global_privileges=bool(secret_arn),
         )
     except QualityRejected as exc:
         body.update(status="REJECTED", error=exc.to_dict(), quality=exc.report.quality)

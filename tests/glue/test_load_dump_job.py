@@ -19,6 +19,7 @@ from moto import mock_aws
 from dumpflow.db import Dsn
 from dumpflow.loader import LoadError, load_dump
 from dumpflow.sample import SampleDump, write_sample_dumps
+from loader.accounts import restricted_user
 from loader.support import PRODUCTION_OPTIONS, build_source, checksums, mariadb_dump
 
 SCRIPT = Path(__file__).resolve().parents[2] / "glue" / "load_dump_job.py"
@@ -131,27 +132,27 @@ def test_job_loads_with_the_aurora_secret_and_writes_its_report(
     dump = samples["good"]
     upload(aws["s3"], dump)
     body = dump.path.read_bytes()
-    secret = aws["secrets"].create_secret(
-        Name="aurora",
-        SecretString=json.dumps(
-            {
-                "host": mariadb_dsn.host,
-                "port": mariadb_dsn.port,
-                "username": mariadb_dsn.user,
-                "password": mariadb_dsn.password,
-            }
-        ),
-    )
-
-    result = load_script().main(
-        job_args(
-            published,
-            required_tables=REQUIRED_TABLES,
-            secret_arn=secret["ARN"],
-            expected_sha256=hashlib.sha256(body).hexdigest(),
-            db_tls="preferred",  # the local MariaDB has no certificate; Aurora's default verifies
+    with restricted_user(mariadb_dsn, published) as account:
+        secret = aws["secrets"].create_secret(
+            Name="aurora",
+            SecretString=json.dumps(
+                {
+                    "host": account.host,
+                    "port": account.port,
+                    "username": account.user,
+                    "password": account.password,
+                }
+            ),
         )
-    )
+        result = load_script().main(
+            job_args(
+                published,
+                required_tables=REQUIRED_TABLES,
+                secret_arn=secret["ARN"],
+                expected_sha256=hashlib.sha256(body).hexdigest(),
+                db_tls="preferred",  # the local MariaDB has no certificate; Aurora verifies
+            )
+        )
 
     stored = stored_report(aws["s3"])
     assert stored == result
@@ -165,6 +166,41 @@ def test_job_loads_with_the_aurora_secret_and_writes_its_report(
     assert stored["totals"]["rows"] == sum(
         count for count in table_rows(mariadb_dsn, published).values()
     )
+    assert stored["warnings"] == []
+
+
+@pytest.mark.mariadb
+def test_job_refuses_an_aurora_account_with_global_privileges(
+    aws: dict[str, Any], samples: dict[str, SampleDump], mariadb_dsn: Dsn, published: str
+) -> None:
+    upload(aws["s3"], samples["good"])
+    before = checksums(mariadb_dsn, published)
+    secret = aws["secrets"].create_secret(
+        Name="aurora-root",
+        SecretString=json.dumps(
+            {
+                "host": mariadb_dsn.host,
+                "port": mariadb_dsn.port,
+                "username": mariadb_dsn.user,  # the server's root: ALL ON *.*
+                "password": mariadb_dsn.password,
+            }
+        ),
+    )
+
+    with pytest.raises(LoadError) as raised:
+        load_script().main(
+            job_args(
+                published,
+                required_tables=REQUIRED_TABLES,
+                secret_arn=secret["ARN"],
+                db_tls="preferred",
+            )
+        )
+
+    assert raised.value.stage == "setup"
+    assert "ON *.*" in raised.value.cause and "docs/deploy.md" in raised.value.cause
+    assert checksums(mariadb_dsn, published) == before
+    assert checksums(mariadb_dsn, published + "__shadow") == {}
 
 
 def table_rows(dsn: Dsn, schema: str) -> dict[str, int]:

@@ -68,8 +68,9 @@ def test_load_dump_summary_and_failure_exit(
     assert ok.exit_code == 0, ok.output
     assert "rooms" in ok.stdout and "4 rows" in ok.stdout
     assert failed.exit_code == 1
-    assert failed.stderr.count("\n") == 1
-    assert "read failed: sha256 mismatch" in failed.stderr
+    # one error line (root also gets the loader's warning about its global privileges)
+    errors = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "read failed: sha256 mismatch" in errors[0]
     assert list(checksums(mariadb_dsn, target)) == ["rooms"]
 
 
@@ -88,3 +89,35 @@ def test_validate_dump_counts_and_refusals(production_dump: Path, tmp_path: Path
     assert bad.exit_code == 1
     offset = len(production_dump.read_bytes())
     assert f"(byte offset {offset}) GRANT ALL" in bad.stderr
+
+
+@pytest.mark.mariadb
+def test_names_and_errors_are_printed_verbatim(
+    mariadb_dsn: Dsn, schema_factory: Callable[[str], str], tmp_path: Path
+) -> None:
+    """Brackets and :emoji: codes from a dump are text, never rich markup (issue 10)."""
+    names = ["[bold]x[/bold]", "a]b[/]", ":x: t", "[link=http://e]y"]
+    dump = tmp_path / "odd.sql"
+    dump.write_bytes(
+        b"".join(
+            b"CREATE TABLE `%s` (`id` int);\nINSERT INTO `%s` VALUES (1);\n"
+            % (name.encode(), name.encode())
+            for name in names
+        )
+        + b"CREATE VIEW `[/red]v:x:` AS SELECT 1;\n"
+    )
+    target = schema_factory("ldcli")
+
+    ok = runner.invoke(app, ["load-dump", str(dump), "--schema", target])
+    bad_path = tmp_path / "bad[red]:x:.sql"
+    bad_path.write_bytes(b"CREATE TABLE `[/]` (a int) ENGINE=[red]x;\n")
+    bad = runner.invoke(app, ["load-dump", str(bad_path), "--schema", target])
+    shown = runner.invoke(app, ["validate-dump", str(bad_path)])
+
+    assert ok.exit_code == 0, ok.output
+    for name in names:
+        assert name in ok.stdout
+    assert "skipped view [/red]v:x:" in ok.stdout
+    assert sorted(checksums(mariadb_dsn, target)) == sorted(names)
+    assert bad.exit_code == 1 and "bad[red]:x:.sql" in bad.stderr and "[red]" in bad.stderr
+    assert shown.exit_code == 1 and "ENGINE=[red]x" in shown.stderr

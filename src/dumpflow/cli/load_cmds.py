@@ -17,8 +17,9 @@ from dumpflow.loader import LoadError, LoadReport, ValidationReport, load_dump, 
 from dumpflow.loader.quality import GateResult, Verdict
 from dumpflow.loader.quality.validate import GateRequest, gate_dump
 
-out = Console()
-err = Console(stderr=True)
+# names and messages come from dumps: printed verbatim, never read as rich markup or emoji
+out = Console(markup=False, emoji=False, highlight=False)
+err = Console(stderr=True, markup=False, emoji=False, highlight=False)
 
 
 def _names(raw: str | None) -> list[str]:
@@ -41,6 +42,8 @@ def _show_load(report: LoadReport) -> None:
         out.print(f"skipped {item.kind} {item.name} (statement {item.statement})")
     if report.replaced_tables:
         out.print(f"{len(report.replaced_tables)} replaced tables kept in {report.previous_schema}")
+    for warning in report.warnings:
+        err.print(f"warning: {warning}", soft_wrap=True)
 
 
 def _show_validation(report: ValidationReport) -> None:

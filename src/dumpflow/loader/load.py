@@ -21,8 +21,20 @@ import pymysql
 from dumpflow.db import Dsn
 from dumpflow.loader.errors import LoadError
 from dumpflow.loader.keys import defer_secondary_keys
-from dumpflow.loader.policy import SAFE_CHARSETS, Action, Decision, decide, unsafe_sql_mode
+from dumpflow.loader.policy import (
+    SAFE_CHARSETS,
+    STRICT_MODE,
+    Action,
+    Decision,
+    decide,
+    split_items,
+    unsafe_sql_mode,
+)
+from dumpflow.loader.privileges import account_grants, broad_grants
 from dumpflow.loader.publish import (
+    MARKER,
+    NotOurs,
+    PublishError,
     check_schema_name,
     create_shadow,
     drop_dangling_foreign_keys,
@@ -34,19 +46,30 @@ from dumpflow.loader.publish import (
 )
 from dumpflow.loader.report import LoadReport, SkippedObject, TableStats, note_object
 from dumpflow.loader.source import DumpStream, SourceError, dump_label_for
-from dumpflow.loader.splitter import SplitError, Statement, split_statements
-from dumpflow.loader.sqltext import ServerFlavor
-from dumpflow.loader.workers import LoadFailed, WorkerPool
+from dumpflow.loader.splitter import (
+    DEFAULT_MAX_STATEMENT_BYTES,
+    INSERT_HEAD,
+    SplitError,
+    Statement,
+    split_statements,
+    unquote_identifier,
+)
+from dumpflow.loader.sqltext import ServerFlavor, ident_name, lex
+from dumpflow.loader.workers import LOCK_WAIT_SECONDS, LoadFailed, WorkerPool
 
 log = logging.getLogger(__name__)
 
 PACKET_HEADROOM = 1024
+# The longest statement accepted is the server's max_allowed_packet, but never more than
+# the splitter's bound (memory stays flat whatever the dump holds).
+MAX_STATEMENT_CAP = DEFAULT_MAX_STATEMENT_BYTES
 LOCK_PREFIX = "dumpflow-load:"
 MAX_LOCK_NAME = 64  # MySQL 8 refuses longer user-lock names (MariaDB does not)
 
 #: A last check on the loaded shadow, run under the load lock with the admin connection
-#: just before the publish: ``(conn, target schema, report so far)``. It raises to refuse the
-#: publish (the shadow is then dropped) and may add to the report (the quality gate does).
+#: just before the publish: ``(conn, target schema, report so far)``; the shadow is
+#: ``shadow_name(target)``. It raises to refuse the publish (the shadow is then dropped) and
+#: may add to the report (the quality gate does).
 BeforePublish = Callable[[pymysql.connections.Connection, str, LoadReport], None]
 
 
@@ -86,6 +109,9 @@ class _Run:
         self.filtered: set[str] = set()
         self.statements = 0
         self.pending_keys: list[tuple[str, bytes, Statement]] = []
+        self.utf8_names = True
+        self.flavor = ServerFlavor()
+        self.auto_increment: dict[str, str | None] = {}
 
     def _keep(self, table: str | None, stmt: Statement) -> bool:
         if self.wanted is None or table is None or table in self.wanted:
@@ -105,6 +131,8 @@ class _Run:
             name = decision.object_name or "?"
             note_object(self.skipped, SkippedObject(decision.kind, name, stmt.number, stmt.offset))
             return
+        if decision.table == MARKER:
+            raise self._refused(stmt, f"the table name {MARKER} is the loader's own")
         if action is Action.IGNORE or not self._keep(decision.table, stmt):
             return
         assert decision.sql is not None
@@ -119,7 +147,13 @@ class _Run:
             )
         if action is Action.ROWS:
             assert decision.table is not None
-            self.pool.rows(decision.table, decision.sql, stmt.number, stmt.offset)
+            self.pool.rows(
+                decision.table,
+                decision.sql,
+                stmt.number,
+                stmt.offset,
+                in_order=needs_order(decision.sql, self.auto_increment.get(decision.table, "?")),
+            )
         elif action is Action.SESSION:
             self.pool.session(decision.sql, stmt.number, stmt.offset)
             self._check_session(stmt)
@@ -136,6 +170,7 @@ class _Run:
             if table not in self.created:
                 self.created.append(table)
             self.definitions[table] = stmt
+            self.auto_increment[table] = auto_increment_column(decision.sql, self.flavor)
         if decision.kind == "drop_table":
             self.pending_keys = [entry for entry in self.pending_keys if entry[0] != table]
             # a table dropped again (an old mysqldump's stand-in for a view) was not loaded
@@ -156,11 +191,14 @@ class _Run:
     def _check_session(self, stmt: Statement) -> None:
         """What the server now runs with must still be lexed the way the splitter reads."""
         sql_mode, charset = self.pool.session_state()
+        self.utf8_names = charset.lower() in ("utf8", "utf8mb3", "utf8mb4")
         bad = unsafe_sql_mode(sql_mode)
         if bad is None and charset.lower() not in SAFE_CHARSETS:
             bad = f"character set {charset}"
         if bad is not None:
             raise self._refused(stmt, f"set refused ({bad} changes how statements are read)")
+        if STRICT_MODE not in sql_mode.upper().split(","):
+            raise self._refused(stmt, f"set refused (sql_mode without {STRICT_MODE})")
 
     def _refused(self, stmt: Statement, why: str) -> LoadError:
         return LoadError(
@@ -172,6 +210,45 @@ class _Run:
         )
 
 
+def needs_order(sql: bytes, auto_increment: str | None) -> bool:
+    """Rows that must run in dump order on one connection: REPLACE and INSERT IGNORE (a
+    repeated key must not wait on another connection's lock) and INSERTs whose column list
+    leaves out the table's AUTO_INCREMENT column (ids must follow the dump's order)."""
+    head = INSERT_HEAD.match(sql)
+    if head is None:
+        return True
+    words = sql[: head.start(1)].split()
+    if words[0].upper() == b"REPLACE" or words[1].upper() == b"IGNORE":
+        return True
+    columns = sql[head.end(1) : head.end()]
+    if auto_increment is None or b"(" not in columns:
+        return False
+    listed = {unquote_identifier(name) for name in _COLUMN.findall(columns)}
+    return auto_increment not in listed
+
+
+_COLUMN = re.compile(rb"`(?:[^`]|``)+`")
+
+
+def auto_increment_column(create_sql: bytes, flavor: ServerFlavor) -> str | None:
+    """The AUTO_INCREMENT column of an approved CREATE TABLE, if any."""
+    toks = lex(create_sql, flavor)
+    start = next(pos for pos, tok in enumerate(toks) if tok.text == "(")
+    for item in split_items(toks[start + 1 :]):
+        if (
+            item
+            and item[0].kind in ("ident", "word")
+            and any(tok.kind == "word" and tok.upper == "AUTO_INCREMENT" for tok in item[1:])
+        ):
+            return ident_name(item[0])
+    return None
+
+
+def max_statement_bytes(max_packet: int) -> int:
+    """The longest statement the loader reads: what the server accepts, within the cap."""
+    return max(1024, min(max_packet - PACKET_HEADROOM, MAX_STATEMENT_CAP))
+
+
 def _server_facts(conn: pymysql.connections.Connection) -> tuple[ServerFlavor, int]:
     with conn.cursor() as cur:
         cur.execute("SELECT VERSION(), @@max_allowed_packet")
@@ -179,6 +256,14 @@ def _server_facts(conn: pymysql.connections.Connection) -> tuple[ServerFlavor, i
     assert row is not None
     version, packet = row
     return ServerFlavor.from_version_string(str(version)), int(packet)
+
+
+def _drop_shadow_quietly(conn: pymysql.connections.Connection, schema: str) -> None:
+    """After a failure: drop the shadow; a failure to do so must not hide the first error."""
+    try:
+        drop_shadow(conn, schema)
+    except (pymysql.err.MySQLError, NotOurs) as exc:
+        log.warning("could not drop the shadow schema of %s: %s", schema, exc)
 
 
 def _missing_required(
@@ -209,10 +294,19 @@ def load_dump(
     workers: int | None = None,
     s3_client: Any | None = None,
     before_publish: BeforePublish | None = None,
+    refuse_global_privileges: bool = False,
 ) -> LoadReport:
     """Load ``source`` (path or s3://bucket/key, gzip or not) into ``schema`` atomically.
 
-    ``before_publish`` judges the loaded shadow last (the quality gate plugs in here).
+    ``before_publish(conn, schema, report)`` (the quality gate plugs in here) runs once the
+    shadow ``shadow_name(schema)`` holds the complete,
+    verified load and before anything of the target changes; raising (a LoadError, say)
+    drops the shadow and leaves the target as it was.
+
+    An account holding privileges beyond the target and its helper schemas (FILE, SUPER,
+    anything on ``*.*``, ``mysql.*`` or another schema) is logged as a warning and listed in
+    the report; ``refuse_global_privileges`` refuses server-wide ones (the Glue job).
+
     Raises LoadError naming the dump, the stage and the cause; the target is then unchanged.
     """
     label = dump_label or dump_label_for(source)
@@ -230,13 +324,26 @@ def load_dump(
             # foreign keys between the dump's tables must not stop dropping the shadow or
             # the previous set (a filtered load can leave a key pointing at a shadow table)
             cur.execute("SET SESSION foreign_key_checks = 0")
+            cur.execute("SET SESSION lock_wait_timeout = %s", (LOCK_WAIT_SECONDS,))
             cur.execute("SELECT GET_LOCK(%s, 0)", (load_lock_name(schema),))
             held = cur.fetchone()
         if not held or held[0] != 1:
             raise LoadError(label, "setup", f"another load into {schema!r} is running")
         flavor, max_packet = _server_facts(admin)
+        broad = broad_grants(account_grants(admin), schema)
+        if broad.all:
+            warning = (
+                f"the loader's account {dsn.user!r} holds privileges beyond {schema!r} and its "
+                f"helper schemas ({'; '.join(broad.all)}): only the policy would stand between "
+                "a hostile dump and them (docs/deploy.md creates a restricted user)"
+            )
+            if refuse_global_privileges and broad.global_:
+                raise LoadError(label, "setup", warning)
+            log.warning("%s", warning)
         try:
             create_shadow(admin, schema)
+        except NotOurs as exc:
+            raise LoadError(label, "setup", str(exc)) from exc
         except pymysql.err.MySQLError as exc:
             raise LoadError(label, "setup", f"cannot create the shadow schema: {exc}") from exc
         try:
@@ -254,17 +361,21 @@ def load_dump(
                 s3_client,
                 admin,
             )
+            report.warnings.extend([warning] if broad.all else [])
             if before_publish is not None:
                 before_publish(admin, schema, report)
             try:
-                report.replaced_tables = publish(admin, schema)
-            except pymysql.err.MySQLError as exc:
-                raise LoadError(label, "publish", f"RENAME TABLE failed: {exc}") from exc
+                report.replaced_tables, cleanup = publish(admin, schema)
+            except PublishError as exc:
+                raise LoadError(label, "publish", str(exc)) from exc
+            if cleanup is not None:
+                log.warning("%s", cleanup)
+                report.warnings.append(cleanup)
         except pymysql.err.MySQLError as exc:
-            drop_shadow(admin, schema)
+            _drop_shadow_quietly(admin, schema)
             raise LoadError(label, "execute", f"database error: {exc}") from exc
         except BaseException:
-            drop_shadow(admin, schema)
+            _drop_shadow_quietly(admin, schema)
             raise
         report.seconds = time.perf_counter() - started
         log.info(
@@ -302,10 +413,12 @@ def _load_into_shadow(
     stream = DumpStream(source, s3_client=s3_client)
     pool = WorkerPool(dsn, shadow, workers)
     run = _Run(label, pool, tables, max_packet)
+    run.flavor = flavor
     current: Statement | None = None
     try:
-        for current in split_statements(stream):
-            run.handle(current, decide(current, flavor))
+        limit = max_statement_bytes(max_packet)
+        for current in split_statements(stream, limit, "the server's max_allowed_packet"):
+            run.handle(current, decide(current, flavor, utf8_names=run.utf8_names))
         run.build_deferred_keys()
         pool.sync()
     except SourceError as exc:

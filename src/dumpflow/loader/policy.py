@@ -10,18 +10,16 @@ whole load: the loader never guesses which unknown statement is harmless.
 from __future__ import annotations
 
 import enum
-import itertools
-import re
 from dataclasses import dataclass
 
 from dumpflow.loader.splitter import INSERT_HEAD, Statement, literal_rows_end, unquote_identifier
 from dumpflow.loader.sqltext import (
+    LexRefusal,
     ServerFlavor,
     Token,
-    UnbalancedComment,
     ident_name,
-    resolve,
-    tokens,
+    lex,
+    rebuild,
 )
 
 
@@ -70,6 +68,9 @@ MANAGED_VARIABLES = frozenset(
 # Character sets whose bytes never hide a quote or backslash inside a multi-byte character
 # (the loader's splitter reads bytes; sjis, gbk, big5 and friends would fool it).
 SAFE_CHARSETS = frozenset({"utf8", "utf8mb3", "utf8mb4", "latin1", "ascii", "binary", "default"})
+# Added to every sql_mode the dump sets: a value that does not fit its column fails the load
+# instead of being truncated (zero dates stay allowed: NO_ZERO_DATE is not added).
+STRICT_MODE = "STRICT_ALL_TABLES"
 # sql_mode flags that change how strings and names are lexed (the splitter assumes neither).
 UNSAFE_SQL_MODES = ("NO_BACKSLASH_ESCAPES", "ANSI_QUOTES", "ANSI")
 CHARSET_VARIABLES = frozenset(
@@ -138,47 +139,66 @@ class PolicyRefusal(ValueError):
     """Raised inside the classifier; ``decide`` turns it into a REFUSE decision."""
 
 
-def decide(stmt: Statement, flavor: ServerFlavor) -> Decision:
-    """The decision for one statement; never raises for bad input (returns REFUSE)."""
+def decide(stmt: Statement, flavor: ServerFlavor, *, utf8_names: bool = True) -> Decision:
+    """The decision for one statement; never raises for bad input (returns REFUSE).
+
+    Row statements matched by the splitter's literal-rows pattern are sent as read (that
+    pattern admits literals only). Everything else is lexed as the server would, judged on
+    those tokens, and the ``sql`` of the decision is rebuilt from them.
+    """
     if stmt.insert_table is not None:
         return Decision(Action.ROWS, "insert", table=stmt.insert_table, sql=stmt.sql)
     try:
-        sql = resolve(stmt.sql, flavor)
-    except UnbalancedComment as exc:
-        return Decision(Action.REFUSE, "malformed", reason=str(exc))
-    if not sql:
+        toks = lex(stmt.sql, flavor, utf8_names=utf8_names)
+    except LexRefusal as exc:
+        unrun = _object_of(exc.partial)
+        if unrun is not None:
+            return unrun
+        return Decision(Action.REFUSE, _kind_label(exc.partial), reason=str(exc))
+    if not toks:
         return Decision(Action.IGNORE, "comment")
     try:
-        return _classify(sql)
+        return _classify(toks)
     except PolicyRefusal as exc:
-        return Decision(Action.REFUSE, _kind_label(sql), reason=str(exc))
+        return Decision(Action.REFUSE, _kind_label(toks), reason=str(exc))
 
 
-def _kind_label(sql: bytes) -> str:
-    words = re.findall(rb"[A-Za-z_]+", sql[:80])[:2]
-    return " ".join(w.decode().upper() for w in words) or "unknown"
+def _object_of(partial: list[Token]) -> Decision | None:
+    """A view/trigger/routine/event is never run: its body need not lex like ours."""
+    if not partial or partial[0].upper not in ("CREATE", "DROP"):
+        return None
+    try:
+        decision = _create(partial) if partial[0].upper == "CREATE" else _drop(partial)
+    except (PolicyRefusal, IndexError):
+        return None
+    if decision.action is Action.OBJECT or (
+        decision.kind.startswith("drop_") and (decision.action is Action.IGNORE)
+    ):
+        return decision
+    return None
 
 
-def _classify(sql: bytes) -> Decision:
-    head = INSERT_HEAD.match(sql)
-    if head is not None:
-        end = literal_rows_end(sql, head.end())
-        if end != len(sql):
-            raise PolicyRefusal("INSERT with something other than literal values")
-        return Decision(Action.ROWS, "insert", table=unquote_identifier(head.group(1)), sql=sql)
-    text = sql.decode("utf-8", "surrogateescape")
-    toks = tokens(text)
+def _kind_label(toks: list[Token]) -> str:
+    words = [t.upper for t in toks[:2] if t.kind == "word"]
+    return " ".join(words) or "unknown"
+
+
+def _classify(toks: list[Token]) -> Decision:
     first = toks[0].upper
-    if first in ("INSERT", "REPLACE"):
-        raise PolicyRefusal("INSERT into a name qualified with a schema, or not of rows")
-    if first == "SET":
-        return _set(sql, toks[1:])
     if first == "CREATE":
-        return _create(sql, toks)
+        return _create(toks)
+    _no_qualified_names(toks)
+    if first in ("INSERT", "REPLACE"):
+        sql = rebuild(toks)
+        head = INSERT_HEAD.match(sql)
+        if head is None or literal_rows_end(sql, head.end()) != len(sql):
+            raise PolicyRefusal("INSERT of something other than literal rows")
+        return Decision(Action.ROWS, "insert", table=unquote_identifier(head.group(1)), sql=sql)
+    if first == "SET":
+        return _set(toks[1:])
     if first == "DROP":
-        return _drop(sql, toks)
+        return _drop(toks)
     if first == "LOCK" and len(toks) > 1 and toks[1].upper in ("TABLES", "TABLE"):
-        _names_unqualified(toks[2:])
         return Decision(Action.IGNORE, "lock_tables")
     if [t.upper for t in toks] == ["UNLOCK", "TABLES"]:
         return Decision(Action.IGNORE, "unlock_tables")
@@ -196,21 +216,21 @@ def _classify(sql: bytes) -> Decision:
     raise PolicyRefusal("statement kind is not on the allow-list")
 
 
-def _names_unqualified(toks: list[Token]) -> None:
-    for left, right in itertools.pairwise(toks):
-        if right.text == "." and left.kind in ("ident", "word"):
-            raise PolicyRefusal(f"name qualified with a schema: {left.text}.")
+def _no_qualified_names(toks: list[Token]) -> None:
+    """A '.' outside numbers and quotes can only qualify a name: refused everywhere."""
+    for pos, tok in enumerate(toks):
+        if tok.kind == "punct" and tok.text == ".":
+            left = toks[pos - 1].text if pos else ""
+            raise PolicyRefusal(f"name qualified with a schema: {left}.")
 
 
-def _table_name(tok: Token | None, rest: list[Token]) -> str:
+def _table_name(tok: Token | None) -> str:
     if tok is None or tok.kind not in ("ident", "word"):
         raise PolicyRefusal("missing table name")
-    if rest and rest[0].text == ".":
-        raise PolicyRefusal(f"table name qualified with a schema: {tok.text}.")
     return ident_name(tok)
 
 
-def _create(sql: bytes, toks: list[Token]) -> Decision:
+def _create(toks: list[Token]) -> Decision:
     words = [t.upper for t in toks]
     if len(words) > 1 and words[1] in ("DATABASE", "SCHEMA", "USER", "ROLE", "SERVER"):
         raise PolicyRefusal(f"CREATE {words[1]} is not allowed")
@@ -218,7 +238,8 @@ def _create(sql: bytes, toks: list[Token]) -> Decision:
     if words[index : index + 2] == ["OR", "REPLACE"]:
         index += 2
     if index < len(words) and words[index] == "TABLE":
-        return _create_table(sql, toks, index + 1)
+        _no_qualified_names(toks)
+        return _create_table(toks, index + 1)
     # CREATE [OR REPLACE] [ALGORITHM=..] [DEFINER=..] [SQL SECURITY ..] VIEW|TRIGGER|...
     for pos in range(index, len(toks)):
         kind = _OBJECT_KINDS.get(words[pos])
@@ -230,17 +251,18 @@ def _create(sql: bytes, toks: list[Token]) -> Decision:
                 name_tok = toks[pos + 4] if pos + 4 < len(toks) else None
             name = ident_name(name_tok) if name_tok is not None else "?"
             return Decision(Action.OBJECT, kind, object_name=name)
+        if words[pos] in ("SEQUENCE", "TEMPORARY"):
+            raise PolicyRefusal(f"CREATE {words[pos]} is not supported by the loader")
         if words[pos] not in _CREATE_PREFIX_WORDS and toks[pos].kind == "word":
             break
     raise PolicyRefusal("CREATE of something other than a table, view, trigger, routine or event")
 
 
-def _create_table(sql: bytes, toks: list[Token], index: int) -> Decision:
+def _create_table(toks: list[Token], index: int) -> Decision:
     words = [t.upper for t in toks]
     if words[index : index + 3] == ["IF", "NOT", "EXISTS"]:
         index += 3
-    name_tok = toks[index] if index < len(toks) else None
-    name = _table_name(name_tok, toks[index + 1 :])
+    name = _table_name(toks[index] if index < len(toks) else None)
     body = toks[index + 1 :]
     if not body or body[0].text != "(":
         raise PolicyRefusal(f"CREATE TABLE {name} must define its columns (no LIKE / SELECT)")
@@ -256,16 +278,129 @@ def _create_table(sql: bytes, toks: list[Token], index: int) -> Decision:
     if close < 0:
         raise PolicyRefusal(f"CREATE TABLE {name}: unbalanced parentheses")
     definition, options = body[1:close], body[close + 1 :]
-    _names_unqualified(definition)
+    if any(t.kind == "word" and t.upper in ("PERIOD", "VERSIONING") for t in body):
+        raise PolicyRefusal(
+            f"CREATE TABLE {name}: system-versioned tables are not supported by the loader"
+        )
     for tok in definition:
         if tok.kind == "word" and tok.upper in _DEFINITION_REFUSED_WORDS:
             raise PolicyRefusal(f"CREATE TABLE {name}: {tok.upper} is not allowed in a definition")
+    for item in split_items(definition):
+        if not item:
+            raise PolicyRefusal(f"CREATE TABLE {name}: empty item in the definition")
+        _definition_item(name, item)
     _table_options(name, options)
-    return Decision(Action.DDL, "create_table", table=name, sql=sql)
+    return Decision(Action.DDL, "create_table", table=name, sql=rebuild(toks))
+
+
+def split_items(toks: list[Token]) -> list[list[Token]]:
+    items: list[list[Token]] = [[]]
+    depth = 0
+    for tok in toks:
+        if tok.kind == "punct" and tok.text == "(":
+            depth += 1
+        elif tok.kind == "punct" and tok.text == ")":
+            depth -= 1
+        if tok.kind == "punct" and tok.text == "," and depth == 0:
+            items.append([])
+        else:
+            items[-1].append(tok)
+    return items
+
+
+# Words of index and constraint items; a name right after one of these may be followed by
+# its column list, and is no function call.
+_INDEX_WORDS = frozenset(
+    {"PRIMARY", "KEY", "INDEX", "UNIQUE", "FULLTEXT", "SPATIAL", "FOREIGN", "CONSTRAINT"}
+)
+_NAME_BEFORE_LIST = frozenset({"KEY", "INDEX", "UNIQUE", "FULLTEXT", "SPATIAL", "REFERENCES"})
+# Words that may be followed by '(' without being a function call.
+_PAREN_WORDS = frozenset(
+    {
+        *_INDEX_WORDS,
+        "AS", "CHECK", "DEFAULT", "IN", "AND", "OR", "NOT", "XOR", "WHEN", "THEN", "ELSE",
+        "BETWEEN", "LIKE", "IS", "INTERVAL", "REFERENCES", "RLIKE", "REGEXP", "CASE",
+        # column types with a length, precision or member list
+        "TINYINT", "SMALLINT", "MEDIUMINT", "INT", "INTEGER", "BIGINT", "DECIMAL", "DEC",
+        "NUMERIC", "FIXED", "FLOAT", "DOUBLE", "REAL", "BIT", "CHAR", "VARCHAR", "BINARY",
+        "VARBINARY", "TEXT", "BLOB", "ENUM", "SET", "DATETIME", "TIMESTAMP", "TIME", "YEAR",
+        "NCHAR", "NVARCHAR", "CHARACTER", "VARCHARACTER", "SIGNED", "UNSIGNED",
+    }
+)  # fmt: skip
+# Functions a DEFAULT, generated column or CHECK may call: pure ones and the clock. No
+# server state (USER(), DATABASE(), VERSION(), @@vars, UUID()), nothing with side effects.
+SAFE_FUNCTIONS = frozenset(
+    {
+        "CURRENT_TIMESTAMP", "NOW", "LOCALTIME", "LOCALTIMESTAMP", "CURDATE", "CURRENT_DATE",
+        "CURTIME", "CURRENT_TIME", "UTC_TIMESTAMP", "UTC_DATE", "UTC_TIME", "UNIX_TIMESTAMP",
+        "JSON_VALID", "JSON_EXTRACT", "JSON_UNQUOTE", "JSON_VALUE", "JSON_ARRAY", "JSON_OBJECT",
+        "JSON_LENGTH", "JSON_CONTAINS", "JSON_TYPE", "CONCAT", "CONCAT_WS", "LOWER", "UPPER",
+        "LCASE", "UCASE", "SUBSTRING", "SUBSTR", "LEFT", "RIGHT", "LENGTH", "CHAR_LENGTH",
+        "CHARACTER_LENGTH", "OCTET_LENGTH", "TRIM", "LTRIM", "RTRIM", "REPLACE", "REVERSE",
+        "LPAD", "RPAD", "LOCATE", "INSTR", "HEX", "UNHEX", "MD5", "SHA1", "SHA2", "CRC32",
+        "IF", "IFNULL", "NULLIF", "COALESCE", "ISNULL", "GREATEST", "LEAST", "ABS", "ROUND",
+        "FLOOR", "CEIL", "CEILING", "MOD", "TRUNCATE", "SIGN", "DATE", "YEAR", "MONTH", "DAY",
+        "DAYOFMONTH", "HOUR", "MINUTE", "SECOND", "WEEKDAY", "DAYOFWEEK", "DATE_FORMAT",
+        "DATE_ADD", "DATE_SUB", "DATEDIFF", "TIMESTAMPDIFF", "STR_TO_DATE", "FROM_UNIXTIME",
+        "CAST", "CONVERT", "INET_ATON", "INET_NTOA",
+    }
+)  # fmt: skip
+# Bare words that read server state or sequences.
+_STATE_WORDS = frozenset(
+    {"CURRENT_USER", "CURRENT_ROLE", "SESSION_USER", "SYSTEM_USER", "USER", "NEXTVAL",
+     "LASTVAL", "NEXT", "PREVIOUS", "DATABASE", "SCHEMA", "VERSION"}
+)  # fmt: skip
+
+
+def _definition_item(table: str, item: list[Token]) -> None:
+    """A column, index or constraint: no variable, no call outside SAFE_FUNCTIONS."""
+    is_index = item[0].kind == "word" and item[0].upper in _INDEX_WORDS
+    if not is_index and item[0].kind not in ("ident", "word"):
+        raise PolicyRefusal(f"CREATE TABLE {table}: malformed definition item")
+    depth = 0
+    for pos, tok in enumerate(item):
+        if tok.kind == "punct" and tok.text == "(":
+            depth += 1
+        elif tok.kind == "punct" and tok.text == ")":
+            depth -= 1
+        if tok.kind == "var":
+            raise PolicyRefusal(f"CREATE TABLE {table}: variable {tok.text} in a definition")
+        if tok.kind not in ("word", "ident"):
+            continue
+        following = item[pos + 1] if pos + 1 < len(item) else None
+        if following is None or following.text != "(" or following.kind != "punct":
+            if tok.kind == "word" and tok.upper in _STATE_WORDS:
+                raise PolicyRefusal(f"CREATE TABLE {table}: {tok.text} reads server state")
+            continue
+        if tok.kind == "word" and tok.upper in _PAREN_WORDS:
+            continue
+        previous = item[pos - 1].upper if pos else ""
+        if pos == 0 and not is_index:
+            raise PolicyRefusal(f"CREATE TABLE {table}: malformed column definition")
+        if is_index and (previous in _NAME_BEFORE_LIST or _prefix_length(item, pos, depth)):
+            continue
+        if previous == "REFERENCES":
+            continue
+        if ident_name(tok).upper() not in SAFE_FUNCTIONS:
+            raise PolicyRefusal(
+                f"CREATE TABLE {table}: function {ident_name(tok)}() is not allowed"
+            )
+
+
+def _prefix_length(item: list[Token], pos: int, depth: int) -> bool:
+    """A key part with a prefix length: `col`(4) directly in the key's column list."""
+    part = item[pos + 1 : pos + 4]
+    return (
+        depth == 1
+        and len(part) == 3
+        and part[1].kind == "number"
+        and part[2].kind == "punct"
+        and part[2].text == ")"
+    )
 
 
 def _table_options(name: str, options: list[Token]) -> None:
-    """Every option word must be on the allow-list; each takes at most one value."""
+    """Every option word must be on the allow-list; each takes at most one literal value."""
     pos = 0
     while pos < len(options):
         tok = options[pos]
@@ -287,16 +422,15 @@ def _table_options(name: str, options: list[Token]) -> None:
         ):
             shown = value.text if value else "nothing"
             raise PolicyRefusal(f"CREATE TABLE {name}: ENGINE={shown} is not allowed")
-        if value is not None and value.kind == "punct":
+        if value is not None and value.kind not in ("word", "ident", "string", "number"):
             raise PolicyRefusal(f"CREATE TABLE {name}: malformed table option {tok.text}")
 
 
-def _drop(sql: bytes, toks: list[Token]) -> Decision:
+def _drop(toks: list[Token]) -> Decision:
     words = [t.upper for t in toks]
     what = words[1] if len(words) > 1 else ""
     names = toks[4:] if words[2:4] == ["IF", "EXISTS"] else toks[2:]
     if what == "TABLE":
-        _names_unqualified(names)
         tables = [ident_name(t) for t in names if t.kind in ("ident", "word")]
         if not tables or any(
             t.text not in (",",) and t.kind not in ("ident", "word") for t in names
@@ -305,14 +439,14 @@ def _drop(sql: bytes, toks: list[Token]) -> Decision:
         if len(tables) > 1:
             # dumps drop one table per statement; the loader tracks each table's fate
             raise PolicyRefusal("DROP TABLE of several tables in one statement")
-        return Decision(Action.DDL, "drop_table", table=tables[0], sql=sql)
+        return Decision(Action.DDL, "drop_table", table=tables[0], sql=rebuild(toks))
     if what in _OBJECT_KINDS:
         name = ident_name(names[0]) if names else "?"
         return Decision(Action.IGNORE, f"drop_{_OBJECT_KINDS[what]}", object_name=name)
     raise PolicyRefusal(f"DROP {what or '?'} is not allowed")
 
 
-def _set(sql: bytes, toks: list[Token]) -> Decision:
+def _set(toks: list[Token]) -> Decision:
     """SET with user variables and allow-listed session variables; keeps what matters."""
     assignments = _split_top_level(toks)
     if len(assignments) == 1 and _is_gtid_purged(assignments[0]):
@@ -321,7 +455,7 @@ def _set(sql: bytes, toks: list[Token]) -> Decision:
     for part in assignments:
         target, value = _assignment(part)
         if target is None:
-            kept.append(" ".join(t.text for t in part))
+            kept.append(rebuild(part).decode("utf-8", "surrogateescape").strip())
             continue
         if target in MANAGED_VARIABLES:
             continue
@@ -332,10 +466,15 @@ def _set(sql: bytes, toks: list[Token]) -> Decision:
             _charset_allowed(value)
         elif target == "sql_mode":
             _sql_mode_allowed(value)
-        kept.append(f"{target} = " + " ".join(t.text for t in value))
+        shown = rebuild(value).decode("utf-8", "surrogateescape").strip()
+        if target == "sql_mode":
+            # the dump's mode, always strict: a value that does not fit fails the load
+            shown = f"CONCAT_WS(',', NULLIF({shown}, ''), '{STRICT_MODE}')"
+        kept.append(f"{target} = {shown}")
     if not kept:
         return Decision(Action.IGNORE, "set")
-    return Decision(Action.SESSION, "set", sql=("SET " + ", ".join(kept)).encode())
+    sql = "SET " + ", ".join(kept)
+    return Decision(Action.SESSION, "set", sql=sql.encode("utf-8", "surrogateescape"))
 
 
 def _is_gtid_purged(part: list[Token]) -> bool:
@@ -437,19 +576,40 @@ _VALUE_FUNCTIONS = frozenset({"IFNULL", "COALESCE", "CONCAT"})
 
 
 def _value_allowed(value: list[Token]) -> None:
-    """Literals, variables, identifiers (charset names, ON/OFF) and a few pure functions."""
+    """Literals, user variables, the dump's own settings, names and a few pure functions."""
     if not value:
         raise PolicyRefusal("SET without a value")
     for pos, tok in enumerate(value):
         if tok.kind == "punct" and tok.text in ("(", ")", ",", "-", "+"):
             continue
-        if tok.kind in ("string", "number", "var", "ident"):
+        if tok.kind == "var":
+            if tok.text.startswith("@@") and _system_name(tok) not in _READABLE_VARIABLES:
+                raise PolicyRefusal(f"{tok.text} is not readable in SET")
             continue
-        if tok.kind == "word":
-            following = value[pos + 1].text if pos + 1 < len(value) else ""
-            if following == "(" and tok.upper not in _VALUE_FUNCTIONS:
-                raise PolicyRefusal(f"function {tok.text}() is not allowed in SET")
+        if tok.kind in ("string", "number"):
+            continue
+        if tok.kind in ("word", "ident"):
+            following = value[pos + 1] if pos + 1 < len(value) else None
+            if following is not None and following.kind == "punct" and following.text == "(":
+                if ident_name(tok).upper() not in _VALUE_FUNCTIONS:
+                    raise PolicyRefusal(f"function {ident_name(tok)}() is not allowed in SET")
+            elif tok.kind == "word" and tok.upper in _STATE_WORDS:
+                raise PolicyRefusal(f"{tok.text} reads server state")
             if tok.upper in ("SELECT", "FROM"):
                 raise PolicyRefusal("subqueries are not allowed in SET")
             continue
         raise PolicyRefusal(f"{tok.text!r} is not allowed in a SET value")
+
+
+_READABLE_VARIABLES = APPLIED_VARIABLES | MANAGED_VARIABLES | {"collation_connection"}
+
+
+def _system_name(tok: Token) -> str:
+    name = tok.text[2:]
+    if name.startswith("`"):
+        name = name[1:-1].replace("``", "`")
+    lowered = name.lower()
+    for prefix in ("session.", "local."):
+        if lowered.startswith(prefix):
+            return lowered[len(prefix) :]
+    return lowered

@@ -60,6 +60,7 @@ class LoadReport:
     replaced_tables: list[str] = field(default_factory=list)
     #: The quality gate's section (docs/QUALITY_GATE.md), when a gate ran before the publish.
     quality: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def total_rows(self) -> int:
@@ -90,6 +91,7 @@ class LoadReport:
             "statement_kinds": dict(sorted(self.statement_kinds.items())),
             "skipped": [asdict(item) for item in self.skipped],
             "replaced_tables": sorted(self.replaced_tables),
+            "warnings": list(self.warnings),
             **({"quality": self.quality} if self.quality is not None else {}),
         }
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 DEFAULT_DELIMITER = b";"
-DEFAULT_MAX_STATEMENT_BYTES = 1024 * 1024 * 1024
+# the reader holds about three copies of the longest statement: this bounds its memory
+DEFAULT_MAX_STATEMENT_BYTES = 16 * 1024 * 1024
 
 # Whitespace and complete plain comments between statements (never conditional comments,
 # which carry code; MariaDB's sandbox marker is a client directive and counts as a comment).
@@ -36,18 +37,29 @@ _DELIMITER_LINE = re.compile(rb"DELIMITER[ \t]++(\S++)[ \t]*+\r?\n", re.IGNORECA
 _IDENT = rb"(?:`(?:[^`]++|``)++`|[A-Za-z0-9_$]++)"
 INSERT_HEAD = re.compile(
     rb"(?:INSERT(?:\s++IGNORE)?|REPLACE)\s++INTO\s++(" + _IDENT + rb")\s*+"
-    rb"(?:\((?:\s*+`(?:[^`]++|``)++`\s*+,?)++\s*+\)\s*+)?VALUES?\s*+",
+    rb"(?:\(\s*+`(?:[^`]++|``)++`(?:\s*+,\s*+`(?:[^`]++|``)++`)*+\s*+\)\s*+)?VALUES?\s*+",
     re.IGNORECASE,
 )
 _STRING = rb"'(?:[^'\\]++|\\.|'')*+'"
-# Literal rows only. Outside quoted strings: digits, separators, signs (never "--", a
-# comment) and the letters of NULL, _binary, hex (0x.., X'..') and bit (b'..') literals, so
-# no name of another schema, variable, subquery or comment can appear. Written "unrolled"
-# (a run, then one string at a time), the shape sre runs fastest.
-_LITERAL_CHARS = rb"[\s0-9.,()+_NULnulxXbBaAcCdDeEfFiIrRyY]*+"
-_OUTSIDE = _LITERAL_CHARS + rb"(?:-(?!-)" + _LITERAL_CHARS + rb")*+"
+# Literal rows only: parenthesised tuples of numbers, strings ('..' with backslash escapes
+# or '', never adjacent strings, which fall to the lexer), NULL, hex and bit literals and
+# _binary strings, separated by commas and whitespace. No name, variable, function, comment
+# start or control byte can appear outside a string, so the server reads exactly these
+# tuples; anything else is not a fast-path statement and goes through the lexer.
+_WS = rb"[ \t\n\r]*+"
+_QUOTED = rb"'[^'\\]*+(?:(?:\\.|'')[^'\\]*+)*+'"
+# Possessive throughout: a value is followed by whitespace and ',' or ')', or the tuple
+# fails, so "1e", "0xg", "NULLx" or "1.2.3" never match (hex and bit before numbers, so
+# "0x41" is not read as 0 followed by a name).
+_VALUE = (
+    rb"(?:" + _QUOTED + rb"|0x[0-9A-Fa-f]++|0b[01]++"
+    rb"|[-+]?+(?:\d++(?:\.\d*+)?+|\.\d++)(?:[eE][-+]?+\d++)?+"
+    rb"|NULL|[xX]'[0-9A-Fa-f]*+'|[bB]'[01]*+'|_binary ?+" + _QUOTED + rb")"
+)
+_TUPLE = rb"\(" + _WS + rb"(?:" + _VALUE + rb"(?:" + _WS + rb"," + _WS + _VALUE + rb")*+)?+"
+_TUPLE += _WS + rb"\)"
 LITERAL_ROWS = re.compile(
-    _OUTSIDE + rb"(?:'[^'\\]*+(?:\\.[^'\\]*+)*+'" + _OUTSIDE + rb")*+",
+    _TUPLE + rb"(?:" + _WS + rb"," + _WS + _TUPLE + rb")*+",
     re.DOTALL,
 )
 
@@ -184,7 +196,9 @@ class _Splitter:
 
 
 def split_statements(
-    chunks: Iterable[bytes], max_statement_bytes: int = DEFAULT_MAX_STATEMENT_BYTES
+    chunks: Iterable[bytes],
+    max_statement_bytes: int = DEFAULT_MAX_STATEMENT_BYTES,
+    limit_name: str = "the limit",
 ) -> Iterator[Statement]:
     """Statements of a stream of byte chunks, in order; memory is bounded by chunk + statement.
 
@@ -210,8 +224,9 @@ def split_statements(
         buf, base = yield from _drain(splitter, buf, base)
         if len(buf) > max_statement_bytes:
             raise SplitError(
-                f"statement longer than {max_statement_bytes} bytes without a "
-                f"{splitter.delimiter.decode(errors='replace')!r}",
+                f"statement longer than {max_statement_bytes} bytes ({limit_name}) without a "
+                f"{splitter.delimiter.decode(errors='replace')!r}: not a dump, or one statement "
+                "too large to load",
                 base,
                 splitter.number + 1,
             )

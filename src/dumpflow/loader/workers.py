@@ -22,10 +22,18 @@ from dumpflow.loader.report import TableStats
 
 log = logging.getLogger(__name__)
 
-LOAD_SQL_MODE = "NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
+# strict: a too-long string or out-of-range number fails the load (never truncated);
+# zero dates still load (no NO_ZERO_DATE / NO_ZERO_IN_DATE)
+LOAD_SQL_MODE = "STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
 COMMIT_BYTES = 32 * 1024 * 1024
 QUEUE_DEPTH = 3
 POLL_SECONDS = 0.2
+# Row bytes queued or executing at once, over all connections (memory, not speed: dumps'
+# statements are about 1 MB, this only binds when a dump is made of huge ones).
+INFLIGHT_BYTES = 48 * 1024 * 1024
+# Every metadata-lock wait of a loader session ends (MySQL's default is a year): a reader
+# holding a table of the target makes the publish fail after this, never hang.
+LOCK_WAIT_SECONDS = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +89,9 @@ def connect(dsn: Dsn, database: str | None = None) -> pymysql.connections.Connec
     conn = pymysql.connect(**kwargs)
     with conn.cursor() as cur:
         cur.execute(
-            "SET SESSION time_zone = '+00:00', sql_mode = %s, foreign_key_checks = 0",
-            (LOAD_SQL_MODE,),
+            "SET SESSION time_zone = '+00:00', sql_mode = %s, foreign_key_checks = 0, "
+            "lock_wait_timeout = %s",
+            (LOAD_SQL_MODE, LOCK_WAIT_SECONDS),
         )
         try:
             cur.execute("SET SESSION sql_log_bin = 0")
@@ -111,6 +120,8 @@ class _Worker(threading.Thread):
                 item.done.set()
                 continue
             if self.pool.failure is not None:
+                if isinstance(item, _Rows):
+                    self.pool.release(len(item.sql))
                 continue
             try:
                 self._handle(item)
@@ -136,7 +147,10 @@ class _Worker(threading.Thread):
             return
         assert isinstance(item, _Rows)
         started = time.perf_counter()
-        rows = self.conn.query(item.sql)
+        try:
+            rows = self.conn.query(item.sql)
+        finally:
+            self.pool.release(len(item.sql))
         stats = self._stats(item.table)
         stats.rows += rows
         stats.bytes += len(item.sql)
@@ -183,6 +197,8 @@ class WorkerPool:
     def __init__(self, dsn: Dsn, schema: str, workers: int) -> None:
         self.failure: Failure | None = None
         self._lock = threading.Lock()
+        self._inflight = 0
+        self._drained = threading.Condition()
         self.control = connect(dsn, schema)
         self.control.autocommit(True)
         self.workers: list[_Worker] = []
@@ -195,6 +211,7 @@ class WorkerPool:
         for worker in self.workers:
             worker.start()
         self._next = 0
+        self._sticky: dict[str, _Worker] = {}
 
     def fail(self, failure: Failure) -> None:
         with self._lock:
@@ -214,9 +231,32 @@ class WorkerPool:
             except queue.Full:
                 continue
 
-    def rows(self, table: str, sql: bytes, statement: int, offset: int) -> None:
-        """Queue a row statement on the least busy connection."""
-        self._put(self._least_busy(), _Rows(table, sql, statement, offset))
+    def rows(
+        self, table: str, sql: bytes, statement: int, offset: int, *, in_order: bool = False
+    ) -> None:
+        """Queue a row statement on the least busy connection (within INFLIGHT_BYTES).
+
+        ``in_order``: this table's rows from now on run on one connection, in dump order
+        (AUTO_INCREMENT ids as the client assigns them; REPLACE / INSERT IGNORE on repeated
+        keys never wait on the loader's other connections). The first such statement of a
+        table waits until that table's earlier rows are committed.
+        """
+        worker = self._sticky.get(table)
+        if worker is None and in_order:
+            self.sync()
+            worker = self._sticky[table] = self._least_busy()
+        with self._drained:
+            while self._inflight and self._inflight + len(sql) > INFLIGHT_BYTES:
+                self._check()
+                self._drained.wait(POLL_SECONDS)
+            self._inflight += len(sql)
+        self._put(worker or self._least_busy(), _Rows(table, sql, statement, offset))
+
+    def release(self, size: int) -> None:
+        """A row statement of ``size`` bytes is done (or dropped)."""
+        with self._drained:
+            self._inflight -= size
+            self._drained.notify_all()
 
     def index(self, table: str, sql: bytes, statement: int, offset: int) -> None:
         """Queue an index build on the least busy connection (rows of others continue)."""

@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from dumpflow.loader.publish import MARKER
 from dumpflow.loader.quality.business_time import SESSION_TIME_ZONE
 
 #: Column types whose MAX() is a point in time the freshness checks can use.
@@ -73,16 +74,17 @@ def schema_exists(conn: DbConnection, schema: str) -> bool:
 
 
 def read_columns(conn: DbConnection, schema: str) -> dict[str, TableFacts]:
-    """Every base table of ``schema`` with its columns (views are not the dump's data)."""
+    """Every base table of ``schema`` with its columns (views are not the dump's data, nor is
+    the loader's ownership marker in its shadow)."""
     rows = _rows(
         conn,
         "SELECT c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE"
         " FROM information_schema.COLUMNS c"
         " JOIN information_schema.TABLES t"
         "   ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME"
-        " WHERE c.TABLE_SCHEMA = %s AND t.TABLE_TYPE = 'BASE TABLE'"
+        " WHERE c.TABLE_SCHEMA = %s AND t.TABLE_TYPE = 'BASE TABLE' AND c.TABLE_NAME <> %s"
         " ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION",
-        (schema,),
+        (schema, MARKER),
     )
     tables: dict[str, TableFacts] = {}
     for table, column, data_type, column_type in rows:
