@@ -174,6 +174,8 @@ def create_deployment(bucket: str = "gghouse-dumps-test", **overrides: Any) -> S
     """Create every AWS resource the control plane uses (inside an active moto mock)."""
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    # versioned, as template.yaml makes it: events carry the version id of each upload
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     sqs = boto3.client("sqs", region_name=REGION)
     fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "true"}
     dlq_url = sqs.create_queue(QueueName="dumpflow-dlq.fifo", Attributes=fifo)["QueueUrl"]
@@ -232,6 +234,7 @@ class World:
         self.ecs = boto3.client("ecs", region_name=REGION)
         self.dynamodb = dynamodb or boto3.client("dynamodb", region_name=REGION)
         self.store = StateStore(settings.table, self.dynamodb)
+        self.versions: dict[tuple[str, str], str] = {}
         self.ctx = ControlContext(
             settings=settings,
             store=self.store,
@@ -264,6 +267,8 @@ class World:
             Bucket=self.settings.bucket, Key=key, Body=payload, Metadata={"sha256": sha}
         )
         ref = dump_ref(self.settings.bucket, key, put["ETag"], len(payload))
+        if put.get("VersionId"):
+            self.versions[(ref.key, ref.etag)] = put["VersionId"]
         if manifest:
             self.put_manifest(ref, sha256=sha)
         return ref
@@ -282,12 +287,19 @@ class World:
         self.s3.put_object(Bucket=self.settings.bucket, Key=key, Body=json.dumps(doc).encode())
         return key
 
-    @staticmethod
-    def body(ref: DumpRef, **extra: Any) -> str:
-        """The queue body EventBridge's input transformer writes (size as a string)."""
-        return json.dumps(
-            {"bucket": ref.bucket, "key": ref.key, "etag": ref.etag, "size": str(ref.size), **extra}
-        )
+    def body(self, ref: DumpRef, **extra: Any) -> str:
+        """The queue body EventBridge's input transformer writes (size as a string, the
+        upload's version id when the world made that upload)."""
+        fields: dict[str, Any] = {
+            "bucket": ref.bucket,
+            "key": ref.key,
+            "etag": ref.etag,
+            "size": str(ref.size),
+        }
+        version = self.versions.get((ref.key, ref.etag))
+        if version and "mode" not in extra:
+            fields["version_id"] = version
+        return json.dumps({**fields, **extra})
 
     # ----- the control plane ----------------------------------------------------------------
 

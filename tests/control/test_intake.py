@@ -32,6 +32,8 @@ def test_a_valid_dump_starts_its_load_with_the_documented_arguments(world: World
         "--dump_date": day.isoformat(),
         "--expected_sha256": hashlib.sha256(dump_bytes(day)).hexdigest(),
         "--target_schema": "staging",
+        "--dump_version_id": world.versions[(ref.key, ref.etag)],
+        "--attempt_token": state.run_token,
     }
     lease = world.store.lease()
     assert lease is not None and lease.holder_key == ref.key

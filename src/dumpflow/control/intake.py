@@ -105,6 +105,7 @@ class Intake:
             timestamps={"received_at": iso(now)},
             history=[{"from": "", "to": str(DumpStatus.RECEIVED), "at": iso(now), "note": note}],
             source_key=message.source_key,
+            version_id=message.version_id,
         )
         if self.store.create(fresh):
             self.ctx.telemetry.count("DumpsReceived")
@@ -177,7 +178,7 @@ class Intake:
             elif current.etag == ref.etag:
                 return None
             elif current.status in RUNNING_STATUSES:
-                return self._held(current, ref, now)
+                return self._held(current, ref, message.version_id, now)
             else:
                 note = f"new upload (etag {ref.etag}) replaces {current.status} etag {current.etag}"
             return with_transition(
@@ -200,12 +201,18 @@ class Intake:
                 target_schema=self.ctx.settings.target_schema,
                 source_key=message.source_key,
                 pending_upload=None,
+                version_id=message.version_id
+                or (current.version_id if current.etag == ref.etag else None),
+                run_token=None,
+                next_look_at=None,
             )
 
         return self.store.mutate(ref.key, reopen)
 
     @staticmethod
-    def _held(current: DumpState, ref: DumpRef, now: dt.datetime) -> DumpState | None:
+    def _held(
+        current: DumpState, ref: DumpRef, version_id: str | None, now: dt.datetime
+    ) -> DumpState | None:
         """New content while the dump runs: the run is left alone and the upload is recorded;
         the run's end settles it (SKIPPED_STALE after a success, replayable after a failure)."""
         held = current.pending_upload or {}
@@ -215,7 +222,7 @@ class Intake:
             f"new upload (etag {ref.etag}, {ref.size} bytes) held until the run of etag "
             f"{current.etag} ends"
         )
-        pending = {"etag": ref.etag, "size": ref.size, "at": iso(now)}
+        pending = {"etag": ref.etag, "size": ref.size, "at": iso(now), "version_id": version_id}
         return with_note(
             dataclasses.replace(current, pending_upload=pending), current.status, now=now, note=note
         )
