@@ -235,6 +235,7 @@ class World:
         self.dynamodb = dynamodb or boto3.client("dynamodb", region_name=REGION)
         self.store = StateStore(settings.table, self.dynamodb)
         self.versions: dict[tuple[str, str], str] = {}
+        self.shas: dict[tuple[str, str], str] = {}
         self.ctx = ControlContext(
             settings=settings,
             store=self.store,
@@ -269,6 +270,7 @@ class World:
         ref = dump_ref(self.settings.bucket, key, put["ETag"], len(payload))
         if put.get("VersionId"):
             self.versions[(ref.key, ref.etag)] = put["VersionId"]
+        self.shas[(ref.key, ref.etag)] = sha
         if manifest:
             self.put_manifest(ref, sha256=sha)
         return ref
@@ -277,7 +279,7 @@ class World:
         doc: dict[str, Any] = {
             "dump_key": ref.key,
             "dump_date": f"{ref.dump_date:%Y%m%d}",
-            "dump_sha256": sha256 or "0" * 64,
+            "dump_sha256": sha256 or self.shas.get((ref.key, ref.etag), "0" * 64),
             "dump_size_bytes": ref.size,
             "valid_for_etl": True,
             "max_updated_at_by_table": {"tenants": f"{ref.dump_date.isoformat()}T05:29:00+09:00"},

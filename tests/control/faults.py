@@ -53,8 +53,10 @@ class FaultyClient:
 
     def __getattr__(self, name: str) -> Any:
         target = getattr(self.real, name)
-        if name.startswith("_") or name in ("meta", "exceptions", "get_paginator") or not callable(
-            target
+        if (
+            name.startswith("_")
+            or name in ("meta", "exceptions", "get_paginator")
+            or not callable(target)
         ):
             return target
 

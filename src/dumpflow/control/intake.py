@@ -308,6 +308,15 @@ class Intake:
         if settings.require_manifest:
             try:
                 manifest = self.ctx.manifests.fetch(ref)
+                other = manifest.other_upload(ref) if manifest is not None else None
+                if manifest is not None and other is not None and state.mode == "normal":
+                    self._park(
+                        state,
+                        MANIFEST_REASON,
+                        f"waiting for this upload's manifest: {other}",
+                        last_error={"stage": "ingest", "message": other, "at": iso(now)},
+                    )
+                    return
                 if manifest is not None:
                     manifest.check(ref)
             except ManifestInvalid as exc:
@@ -335,7 +344,12 @@ class Intake:
         self.pipeline.pump()
 
     def _park(
-        self, state: DumpState, reason: str, note: str, expected_sha256: str | None = None
+        self,
+        state: DumpState,
+        reason: str,
+        note: str,
+        expected_sha256: str | None = None,
+        last_error: dict[str, str] | None = None,
     ) -> None:
         """RECEIVED -> WAITING(reason), or a WAITING dump's reason changed."""
         now = self.ctx.clock()
@@ -344,10 +358,12 @@ class Intake:
             if current.status not in _PENDING:
                 return None
             sha256 = expected_sha256 or current.expected_sha256
+            error = last_error or current.last_error
+            same_error = (error or {}).get("message") == (current.last_error or {}).get("message")
             if current.status is DumpStatus.WAITING and current.reason == reason:
-                if sha256 == current.expected_sha256:
+                if sha256 == current.expected_sha256 and same_error:
                     return None
-                return dataclasses.replace(current, expected_sha256=sha256)
+                return dataclasses.replace(current, expected_sha256=sha256, last_error=error)
             return with_transition(
                 current,
                 DumpStatus.WAITING,
@@ -355,6 +371,7 @@ class Intake:
                 note=note,
                 reason=reason,
                 expected_sha256=sha256,
+                last_error=error,
             )
 
         parked = self.store.mutate(state.key, park)

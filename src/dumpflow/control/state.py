@@ -40,6 +40,9 @@ HISTORY_LIMIT = 20
 # its token even when a few other writes landed on top of it before its retry.
 TOKEN_LIMIT = 16
 _MAX_WRITE_RACES = 64
+# A dump RECEIVED (or WAITING) this long has no live handler: the sweeper evaluates it again
+# and replay may take it.
+STUCK_AFTER = dt.timedelta(minutes=5)
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -478,7 +481,7 @@ class StateStore:
         armed: list[int] = []
 
         def change(current: DumpState) -> DumpState:
-            if current.status in ACTIVE_STATUSES:
+            if current.status in ACTIVE_STATUSES and not _stuck(current, utc_now()):
                 raise ReplayRefused(f"{key} is {current.status}: it is still being processed")
             if current.status is DumpStatus.SUCCEEDED and not force:
                 raise ReplayRefused(f"{key} already SUCCEEDED; force it to run again")
@@ -657,6 +660,18 @@ class StateStore:
             put["ConditionExpression"] = "dump_date = :d"
             put["ExpressionAttributeValues"] = {":d": {"S": read.isoformat()}}
         return {"Put": put}
+
+
+def _stuck(state: DumpState, now: dt.datetime) -> bool:
+    """RECEIVED (or WAITING for the slot or a manifest) for STUCK_AFTER: a replay message
+    evaluates it again (the handler that should have died, its message may be on the DLQ)."""
+    if state.status is DumpStatus.RECEIVED:
+        since = state.at("received_at")
+    elif state.status is DumpStatus.WAITING:
+        since = state.at("waiting_at")
+    else:
+        return False
+    return since is None or now - since >= STUCK_AFTER
 
 
 def with_transition(
