@@ -18,6 +18,7 @@ from typing import Any
 
 import boto3
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ecs.models import ecs_backends
 from moto.glue.models import glue_backends
 
 from dumpflow import config
@@ -348,8 +349,23 @@ class World:
     def finish_transform(self, ref: DumpRef, exit_code: int = 0) -> Completion:
         task_arn = self.state(ref).ecs_task_arn
         assert task_arn, f"{ref.key} has no dbt task"
-        event = self.task_event(task_arn, exit_code, f"dumpflow-{ref.dump_date:%Y%m%d}")
+        return self.stop_task(task_arn, exit_code)
+
+    def stop_task(self, task_arn: str, exit_code: int = 0) -> Completion:
+        """The task ends (in moto too, so describe_tasks agrees) and its event arrives."""
+        event = self.stopped(task_arn, exit_code)
         return Completions(self.ctx).on_task_event(event)
+
+    def stopped(self, task_arn: str, exit_code: int = 0) -> dict[str, Any]:
+        """Stop the task in moto (with that exit code) and return its STOPPED event."""
+        [task] = self.ecs.describe_tasks(cluster=self.settings.ecs_cluster, tasks=[task_arn])[
+            "tasks"
+        ]
+        if task.get("lastStatus") != "STOPPED":
+            self.ecs.stop_task(cluster=self.settings.ecs_cluster, task=task_arn, reason="done")
+        tasks = ecs_backends[DEFAULT_ACCOUNT_ID][REGION].tasks[self.settings.ecs_cluster]
+        tasks[task_arn].containers[0].exitCode = exit_code
+        return self.task_event(task_arn, exit_code, str(task.get("startedBy", "")))
 
     def run_through(self, ref: DumpRef) -> None:
         """Deliver a dump and complete its load and transform."""

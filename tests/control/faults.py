@@ -24,6 +24,7 @@ class Fault(StrEnum):
     LOSE_RESPONSE = "lose-response"  # commits, the response is lost, the SDK sends it again
     KILL_BEFORE = "kill-before"  # the handler dies before the call leaves
     KILL_AFTER = "kill-after"  # the call takes effect, then the handler dies
+    CALL_AFTER = "call-after"  # the call takes effect, then ``then`` runs (an interleaving)
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Rule:
     when: Callable[[dict[str, Any]], bool] = lambda _kwargs: True
     times: int = 1
     fired: int = 0
+    then: Callable[[], None] = lambda: None
 
     def matches(self, operation: str, kwargs: dict[str, Any]) -> bool:
         return self.operation == operation and self.fired < self.times and self.when(kwargs)
@@ -68,9 +70,12 @@ class FaultyClient:
             rule.fired += 1
             if rule.fault is Fault.KILL_BEFORE:
                 raise HandlerKilled(f"killed before {name}")
-            target(*args, **kwargs)
+            result = target(*args, **kwargs)
             if rule.fault is Fault.KILL_AFTER:
                 raise HandlerKilled(f"killed after {name}")
+            if rule.fault is Fault.CALL_AFTER:
+                rule.then()
+                return result
             return target(*args, **kwargs)  # the SDK's retry of a request that committed
 
         return call

@@ -476,12 +476,16 @@ class StateStore:
 
         return self.mutate(key, count)
 
-    def arm_replay(self, key: str, *, mode: str, force: bool, note: str) -> int:
-        """Allow one more run of ``key``; the replay message must carry the returned attempt."""
+    def arm_replay(
+        self, key: str, *, mode: str, force: bool, note: str, now: dt.datetime | None = None
+    ) -> int:
+        """Allow one more run of ``key``; the replay message must carry the returned attempt.
+        A dump stuck RECEIVED/WAITING is accepted too: the message evaluates it again."""
         armed: list[int] = []
+        moment = now or utc_now()
 
         def change(current: DumpState) -> DumpState:
-            if current.status in ACTIVE_STATUSES and not _stuck(current, utc_now()):
+            if current.status in ACTIVE_STATUSES and not _stuck(current, moment):
                 raise ReplayRefused(f"{key} is {current.status}: it is still being processed")
             if current.status is DumpStatus.SUCCEEDED and not force:
                 raise ReplayRefused(f"{key} already SUCCEEDED; force it to run again")
@@ -490,7 +494,7 @@ class StateStore:
             entry = {
                 "from": str(current.status),
                 "to": str(current.status),
-                "at": iso(utc_now()),
+                "at": iso(moment),
                 "note": f"{mode} armed (attempt {attempt}){': ' + note if note else ''}",
             }
             return dataclasses.replace(
