@@ -530,6 +530,7 @@ class Pipeline:
                     "size": int(held["size"]),
                     "version_id": held.get("version_id"),
                     "expected_sha256": None,
+                    "source_key": None,
                     "pending_upload": None,
                 }
             return with_transition(
