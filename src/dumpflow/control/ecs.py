@@ -129,6 +129,8 @@ class DbtTask:
             arns.extend(response.get("taskArns", []))
         if not arns:
             return None
+        if state.run_token:
+            return arns[0]  # startedBy carries this start's token: it is that start's task
         described = self.client.describe_tasks(cluster=self.settings.ecs_cluster, tasks=arns)
         for task in described.get("tasks", []):
             created = task.get("createdAt")

@@ -101,15 +101,15 @@ class GlueJob:
 
     def find_run(self, state: DumpState, since: dt.datetime) -> GlueRun | None:
         """The run started under this attempt's token (recovering a start whose id was not
-        recorded); a run of an earlier attempt, with the same arguments, is never taken."""
+        recorded); a run of an earlier attempt, with the same arguments, is never taken. The
+        token is unique to the start, so ``since`` only bounds how far back runs are read
+        (Glue lists the newest first)."""
         if not state.run_token:
             return None
         paginator = self.client.get_paginator("get_job_runs")
         for page in paginator.paginate(JobName=self.job_name):
             for raw in page.get("JobRuns", []):
                 run = _run(raw)
-                if run.started_on is not None and run.started_on < since:
-                    continue
                 if run.arguments.get(ATTEMPT_ARGUMENT) == state.run_token:
                     return run
         return None

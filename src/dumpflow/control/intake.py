@@ -24,7 +24,13 @@ from dumpflow.control.messages import (
     message_ref,
     parse_message,
 )
-from dumpflow.control.pipeline import LEASE_REASON, MANIFEST_REASON, Pipeline, dump_fields
+from dumpflow.control.pipeline import (
+    GLUE_BUSY_REASON,
+    LEASE_REASON,
+    MANIFEST_REASON,
+    Pipeline,
+    dump_fields,
+)
 from dumpflow.control.state import (
     RUNNING_STATUSES,
     TERMINAL_STATUSES,
@@ -357,6 +363,8 @@ class Intake:
         def park(current: DumpState) -> DumpState | None:
             if current.status not in _PENDING:
                 return None
+            if reason == LEASE_REASON and current.reason == GLUE_BUSY_REASON:
+                return None  # ready already, and first in line: it waits on Glue's slot
             sha256 = expected_sha256 or current.expected_sha256
             error = last_error or current.last_error
             same_error = (error or {}).get("message") == (current.last_error or {}).get("message")

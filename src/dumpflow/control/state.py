@@ -341,6 +341,9 @@ class StateStore:
     def for_date(self, dump_date: dt.date) -> list[DumpState]:
         return [s for s in self._scan_dumps() if s.dump_date == dump_date]
 
+    def with_run_token(self, token: str) -> DumpState | None:
+        return next((s for s in self._scan_dumps() if s.run_token == token), None)
+
     def with_task(self, task_arn: str) -> DumpState | None:
         return next((s for s in self._scan_dumps() if s.ecs_task_arn == task_arn), None)
 
