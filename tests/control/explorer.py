@@ -172,18 +172,22 @@ class Explorer:
         return True
 
     def _arm(self) -> list[Any]:
+        """Maybe one fault in this handler: at its n-th AWS call among the fault points (the
+        points share one counter, so any side effect of the handler can be the one)."""
         if self.rng.random() >= self.fault_rate:
             return []
-        client, operation, kinds = self.rng.choice(FAULT_POINTS)
-        fault = self.rng.choice(kinds)
-        skip = self.rng.randrange(3)  # not always the first such call of the handler
+        target = self.rng.randrange(8)
         seen = [0]
+        rules = []
+        for client, operation, kinds in FAULT_POINTS:
+            fault = self.rng.choice(kinds)
 
-        def nth(_kwargs: dict[str, Any]) -> bool:
-            seen[0] += 1
-            return seen[0] > skip
+            def nth(_kwargs: dict[str, Any]) -> bool:
+                seen[0] += 1
+                return seen[0] == target + 1
 
-        return [self.clients[client].arm(operation, fault, when=nth)]
+            rules.append(self.clients[client].arm(operation, fault, when=nth))
+        return rules
 
     # ----- invariants -----------------------------------------------------------------------
 
