@@ -18,6 +18,7 @@ from typing import Any
 
 import boto3
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ecs.models import ecs_backends
 from moto.glue.models import glue_backends
 
 from dumpflow import config
@@ -174,6 +175,8 @@ def create_deployment(bucket: str = "gghouse-dumps-test", **overrides: Any) -> S
     """Create every AWS resource the control plane uses (inside an active moto mock)."""
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    # versioned, as template.yaml makes it: events carry the version id of each upload
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     sqs = boto3.client("sqs", region_name=REGION)
     fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "true"}
     dlq_url = sqs.create_queue(QueueName="dumpflow-dlq.fifo", Attributes=fifo)["QueueUrl"]
@@ -232,6 +235,8 @@ class World:
         self.ecs = boto3.client("ecs", region_name=REGION)
         self.dynamodb = dynamodb or boto3.client("dynamodb", region_name=REGION)
         self.store = StateStore(settings.table, self.dynamodb)
+        self.versions: dict[tuple[str, str], str] = {}
+        self.shas: dict[tuple[str, str], str] = {}
         self.ctx = ControlContext(
             settings=settings,
             store=self.store,
@@ -264,6 +269,9 @@ class World:
             Bucket=self.settings.bucket, Key=key, Body=payload, Metadata={"sha256": sha}
         )
         ref = dump_ref(self.settings.bucket, key, put["ETag"], len(payload))
+        if put.get("VersionId"):
+            self.versions[(ref.key, ref.etag)] = put["VersionId"]
+        self.shas[(ref.key, ref.etag)] = sha
         if manifest:
             self.put_manifest(ref, sha256=sha)
         return ref
@@ -272,7 +280,7 @@ class World:
         doc: dict[str, Any] = {
             "dump_key": ref.key,
             "dump_date": f"{ref.dump_date:%Y%m%d}",
-            "dump_sha256": sha256 or "0" * 64,
+            "dump_sha256": sha256 or self.shas.get((ref.key, ref.etag), "0" * 64),
             "dump_size_bytes": ref.size,
             "valid_for_etl": True,
             "max_updated_at_by_table": {"tenants": f"{ref.dump_date.isoformat()}T05:29:00+09:00"},
@@ -282,12 +290,19 @@ class World:
         self.s3.put_object(Bucket=self.settings.bucket, Key=key, Body=json.dumps(doc).encode())
         return key
 
-    @staticmethod
-    def body(ref: DumpRef, **extra: Any) -> str:
-        """The queue body EventBridge's input transformer writes (size as a string)."""
-        return json.dumps(
-            {"bucket": ref.bucket, "key": ref.key, "etag": ref.etag, "size": str(ref.size), **extra}
-        )
+    def body(self, ref: DumpRef, **extra: Any) -> str:
+        """The queue body EventBridge's input transformer writes (size as a string, the
+        upload's version id when the world made that upload)."""
+        fields: dict[str, Any] = {
+            "bucket": ref.bucket,
+            "key": ref.key,
+            "etag": ref.etag,
+            "size": str(ref.size),
+        }
+        version = self.versions.get((ref.key, ref.etag))
+        if version and "mode" not in extra:
+            fields["version_id"] = version
+        return json.dumps({**fields, **extra})
 
     # ----- the control plane ----------------------------------------------------------------
 
@@ -334,8 +349,23 @@ class World:
     def finish_transform(self, ref: DumpRef, exit_code: int = 0) -> Completion:
         task_arn = self.state(ref).ecs_task_arn
         assert task_arn, f"{ref.key} has no dbt task"
-        event = self.task_event(task_arn, exit_code, f"dumpflow-{ref.dump_date:%Y%m%d}")
+        return self.stop_task(task_arn, exit_code)
+
+    def stop_task(self, task_arn: str, exit_code: int = 0) -> Completion:
+        """The task ends (in moto too, so describe_tasks agrees) and its event arrives."""
+        event = self.stopped(task_arn, exit_code)
         return Completions(self.ctx).on_task_event(event)
+
+    def stopped(self, task_arn: str, exit_code: int = 0) -> dict[str, Any]:
+        """Stop the task in moto (with that exit code) and return its STOPPED event."""
+        [task] = self.ecs.describe_tasks(cluster=self.settings.ecs_cluster, tasks=[task_arn])[
+            "tasks"
+        ]
+        if task.get("lastStatus") != "STOPPED":
+            self.ecs.stop_task(cluster=self.settings.ecs_cluster, task=task_arn, reason="done")
+        tasks = ecs_backends[DEFAULT_ACCOUNT_ID][REGION].tasks[self.settings.ecs_cluster]
+        tasks[task_arn].containers[0].exitCode = exit_code
+        return self.task_event(task_arn, exit_code, str(task.get("startedBy", "")))
 
     def run_through(self, ref: DumpRef) -> None:
         """Deliver a dump and complete its load and transform."""

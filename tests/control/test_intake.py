@@ -32,6 +32,8 @@ def test_a_valid_dump_starts_its_load_with_the_documented_arguments(world: World
         "--dump_date": day.isoformat(),
         "--expected_sha256": hashlib.sha256(dump_bytes(day)).hexdigest(),
         "--target_schema": "staging",
+        "--dump_version_id": world.versions[(ref.key, ref.etag)],
+        "--attempt_token": state.run_token,
     }
     lease = world.store.lease()
     assert lease is not None and lease.holder_key == ref.key
@@ -125,7 +127,6 @@ def test_manifest_before_its_dump_changes_nothing(world: World) -> None:
     ("fields", "cause"),
     [
         ({"valid_for_etl": False}, "valid_for_etl = false"),
-        ({"dump_size_bytes": 1}, "gives 1 bytes"),
         ({"dump_key": "dumps/gghouse_19990101.sql"}, "describes dumps/gghouse_19990101.sql"),
     ],
 )
@@ -138,6 +139,22 @@ def test_manifest_that_does_not_vouch_for_the_dump_rejects_it(
     state = world.state(ref)
     assert state.status is DumpStatus.REJECTED
     assert state.reason is not None and cause in state.reason and ref.manifest_key in state.reason
+
+
+def test_manifest_of_another_upload_waits_then_rejects_naming_the_mismatch(world: World) -> None:
+    """A manifest whose size (or sha256) is another upload's is not this dump's: it waits
+    for its own; when none comes within the wait, REJECTED names the mismatch."""
+    ref = world.put_dump(world.day(-1), manifest=False)
+    world.put_manifest(ref, dump_size_bytes=1)
+    world.deliver(ref)
+    state = world.state(ref)
+    assert (state.status, state.reason) == (DumpStatus.WAITING, "manifest")
+    world.clock.advance(seconds=world.settings.manifest_wait_seconds)
+    world.sweep()
+    state = world.state(ref)
+    assert state.status is DumpStatus.REJECTED
+    assert state.reason is not None and "gives 1 bytes" in state.reason
+    assert ref.manifest_key in state.reason
 
 
 def test_unreadable_manifest_rejects_the_dump(world: World) -> None:

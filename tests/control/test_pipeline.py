@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from control.aws_world import World, crash_once, force_glue_state
 from dumpflow.control.completion import Completion, Completions
-from dumpflow.control.errors import RetryLater
+from dumpflow.control.intake import Arrival
 from dumpflow.control.pipeline import START_GRACE
 from dumpflow.control.state import DumpStatus
 from dumpflow.dumps import DumpRef
@@ -31,7 +31,7 @@ def test_full_run_archives_advances_the_watermark_and_frees_the_slot(world: Worl
     assert state.status is DumpStatus.TRANSFORMING
     [task] = world.tasks()
     assert task["taskArn"] == state.ecs_task_arn
-    assert task["startedBy"] == f"dumpflow-{day:%Y%m%d}"
+    assert task["startedBy"] == f"dumpflow-{state.run_token}"
     assert env_of(task) == {
         "DUMP_KEY": ref.key,
         "DUMP_DATE": day.isoformat(),
@@ -281,21 +281,34 @@ def test_crash_before_the_dbt_task_was_recorded_is_recovered_without_a_second_ta
 def test_glue_concurrent_run_limit_is_retried_not_fatal(
     world: World, glue_runs_stay_running: None
 ) -> None:
+    """Issue 11 #7: a busy Glue slot is a state (WAITING, glue-busy), never a queue retry."""
     foreign = world.glue.start_job_run(JobName=world.settings.glue_job, Arguments={})["JobRunId"]
     ref = world.put_dump(world.day(-1))
-    with pytest.raises(RetryLater, match="ConcurrentRunsExceeded"):
-        world.deliver(ref)
+    assert world.deliver(ref) is Arrival.EVALUATED  # no error: no SQS receive is spent
     state = world.state(ref)
-    assert state.status is DumpStatus.LOADING and state.glue_run_id is None
-    assert state.last_error is not None and "retrying" in state.last_error["message"]
+    assert (state.status, state.reason, state.attempts) == (DumpStatus.WAITING, "glue-busy", 0)
+    assert state.next_look_at is not None and state.glue_run_id is None
+    assert state.last_error is not None and "ConcurrentRunsExceeded" in state.last_error["message"]
+    lease = world.store.lease()
+    assert lease is not None and lease.holder_key == ref.key  # it stays first in line
     assert world.dlq_messages() == []
     assert world.telemetry.counts["StartsThrottled"] == 1
 
     force_glue_state(world, foreign, "SUCCEEDED")
-    world.deliver(ref)  # the retried message resumes at once: nothing was started
+    world.sweep()  # the next look is not due yet
+    assert world.runs_for(ref) == []
+    world.clock.advance(seconds=61)
+    world.sweep()
     runs = world.runs_for(ref)
     assert len(runs) == 1
-    assert world.state(ref).glue_run_id == runs[0]["Id"]
+    state = world.state(ref)
+    assert (state.status, state.glue_run_id, state.attempts) == (
+        DumpStatus.LOADING,
+        runs[0]["Id"],
+        1,
+    )
+    world.sweep()
+    assert len(world.runs_for(ref)) == 1
 
 
 def test_armed_replay_runs_once_as_a_backfill_when_not_after_the_watermark(
@@ -375,12 +388,14 @@ def test_ecs_throttling_is_retried_and_the_retried_event_starts_dbt_once(world: 
     run_id = world.state(ref).glue_run_id
     assert run_id is not None
     event = world.glue_event(run_id, "SUCCEEDED")
-    with pytest.raises(RetryLater, match="Throttling"):
-        Completions(world.ctx).on_glue_event(event)
+    Completions(world.ctx).on_glue_event(event)  # no error: waiting is state
     state = world.state(ref)
     assert state.status is DumpStatus.TRANSFORMING and state.ecs_task_arn is None
     assert world.tasks() == []
-    Completions(world.ctx).on_glue_event(event)  # EventBridge retries the async invocation
+    world.sweep()  # its next look is not due yet
+    assert world.tasks() == []
+    world.clock.advance(seconds=61)
+    world.sweep()  # the next pump after it starts the task
     [task] = world.tasks()
     assert world.state(ref).ecs_task_arn == task["taskArn"]
     Completions(world.ctx).on_glue_event(event)

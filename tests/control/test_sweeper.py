@@ -31,13 +31,27 @@ def test_manifest_wait_is_bounded(world: World) -> None:
     assert ref.manifest_key in state.reason and "did not arrive within 3600 s" in state.reason
 
 
-def test_a_slot_is_not_reclaimed_before_its_expiry(world: World) -> None:
+def test_a_running_load_is_left_alone_before_its_expiry(
+    world: World, glue_runs_stay_running: None
+) -> None:
     ref = world.put_dump(world.day(-1))
     world.deliver(ref)
     world.clock.advance(seconds=world.settings.lease_seconds - 60)
     report = world.sweep()
-    assert report.reclaimed is None
+    assert (report.reclaimed, report.extended) == (None, None)
     assert world.state(ref).status is DumpStatus.LOADING
+
+
+def test_a_lost_glue_event_is_found_at_the_next_sweep_not_after_the_lease(world: World) -> None:
+    """Issue 11 #8: the sweep asks about the holder's run at every sweep (after a few
+    minutes), so a lost event never waits for the lease (hours) nor for ECS to forget."""
+    ref = world.put_dump(world.day(-1))
+    world.deliver(ref)
+    world.clock.advance(minutes=2)
+    assert world.sweep().reclaimed is None  # young: left to its completion event
+    world.clock.advance(minutes=4)
+    assert world.sweep().reclaimed == ref.key
+    assert world.state(ref).status is DumpStatus.TRANSFORMING
 
 
 def test_lost_glue_failure_is_found_fails_the_dump_and_starts_the_next(world: World) -> None:
@@ -130,12 +144,12 @@ def test_slot_left_by_a_finished_dump_is_freed_and_the_next_starts(world: World)
     world.deliver(first)
     world.deliver(second)
     world.finish_load(first)
-    crash_once(world.dynamodb, "before-call.dynamodb.DeleteItem")
+    crash_once(world.dynamodb, "after-call.dynamodb.TransactWriteItems")
     with pytest.raises(SystemExit):
-        world.finish_transform(first)
+        world.finish_transform(first)  # dies before pumping the next dump
     assert world.state(first).status is DumpStatus.SUCCEEDED
-    lease = world.store.lease()
-    assert lease is not None and lease.holder_key == first.key
+    assert world.store.lease() is None  # one transaction with SUCCEEDED
+    assert world.state(second).status is DumpStatus.WAITING
     world.sweep()
     assert world.state(second).status is DumpStatus.LOADING
 

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from botocore.exceptions import ClientError
 
 from control.aws_world import LambdaContext, World, emitted_metrics, sqs_event
+from dumpflow.control.manifest import ManifestLookup
 from dumpflow.control.state import DumpStatus
 from dumpflow.handlers import ingest
 
@@ -84,29 +86,52 @@ def test_bad_records_are_dropped_without_blocking_the_batch(
     assert metrics["IgnoredKeys"] == 1
 
 
+def s3_slows_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every manifest read answers SlowDown (S3 throttling): a transient failure."""
+
+    def slow_down(self: ManifestLookup, ref: object) -> None:
+        raise ClientError({"Error": {"Code": "SlowDown", "Message": "Reduce rate"}}, "GetObject")
+
+    monkeypatch.setattr(ManifestLookup, "fetch", slow_down)
+
+
 def test_a_transient_failure_retries_that_record_and_the_ones_after_it(
-    deployed: World, glue_runs_stay_running: None
+    deployed: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    deployed.glue.start_job_run(JobName=deployed.settings.glue_job, Arguments={})
+    s3_slows_down(monkeypatch)
     first, second = deployed.put_dump(deployed.day(-2)), deployed.put_dump(deployed.day(-1))
     event = sqs_event("{not json", deployed.body(first), deployed.body(second))
     response = ingest.handler(event, LambdaContext())
     failed = [f["itemIdentifier"] for f in response["batchItemFailures"]]
     assert failed == [r["messageId"] for r in event["Records"][1:]]
-    state = deployed.state(first)
-    assert state.status is DumpStatus.LOADING and state.glue_run_id is None
+    assert deployed.state(first).status is DumpStatus.RECEIVED  # the sweeper re-evaluates it
     assert deployed.store.get(second.key) is None
     assert deployed.dlq_messages() == []
 
 
 def test_a_batch_that_failed_entirely_fails_the_invocation(
-    deployed: World, glue_runs_stay_running: None
+    deployed: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    deployed.glue.start_job_run(JobName=deployed.settings.glue_job, Arguments={})
+    s3_slows_down(monkeypatch)
     ref = deployed.put_dump(deployed.day(-1))
     with pytest.raises(BatchProcessingError, match="All records failed"):
         ingest.handler(sqs_event(deployed.body(ref)), LambdaContext())
-    assert deployed.state(ref).status is DumpStatus.LOADING
+    assert deployed.state(ref).status is DumpStatus.RECEIVED
+
+
+def test_a_busy_glue_slot_is_waited_on_in_the_table_not_in_the_queue(
+    deployed: World, glue_runs_stay_running: None
+) -> None:
+    """Issue 11 #7: ConcurrentRunsExceeded acknowledges the record (no receive is spent);
+    the dump waits as WAITING(glue-busy), first in line."""
+    deployed.glue.start_job_run(JobName=deployed.settings.glue_job, Arguments={})
+    ref = deployed.put_dump(deployed.day(-1))
+    for _ in range(6):
+        response = ingest.handler(sqs_event(deployed.body(ref)), LambdaContext())
+        assert response == {"batchItemFailures": []}
+    state = deployed.state(ref)
+    assert (state.status, state.reason) == (DumpStatus.WAITING, "glue-busy")
+    assert deployed.dlq_messages() == []
 
 
 def test_settings_are_read_at_call_time(deployed: World, monkeypatch: pytest.MonkeyPatch) -> None:

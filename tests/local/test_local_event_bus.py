@@ -53,6 +53,7 @@ def test_template_transformer_reduces_the_event_to_the_dump_identity() -> None:
         "key": "dumps/gghouse_20261125.sql.gz",
         "etag": "b1946ac92492d2347c6235b4d2611184-113",
         "size": "943718400",
+        "version_id": "",  # this sample names no version: the ingest reads "" as none
     }
 
 

@@ -277,3 +277,40 @@ def test_two_failed_dumps_of_one_date_are_both_replayed_none_lost(world: World) 
     assert sorted(m["key"] for m in sent) == sorted(keys)
     assert len({m["_dedup"] for m in sent}) == 2
     assert world.depth(world.settings.dlq_url) == 0
+
+
+def test_a_manifest_event_redriven_to_the_dlq_is_sent_again_not_unreadable(world: World) -> None:
+    """Issue 11 #7: a manifest's own event on the DLQ (after maxReceiveCount) is readable:
+    replay puts it back on the queue, where it wakes the dump of that date waiting for it."""
+    manifest = {"bucket": world.settings.bucket, "key": "dumps-manifest/gghouse_20261120.json"}
+    body = json.dumps({**manifest, "etag": "0f0f", "size": "321"})
+    world.send_dlq(body, "manifest-letter")
+    result = replayer(world).run(None)
+    (item,) = result.items
+    assert item.outcome == Outcome.SENT and item.dump_date == D1
+    assert not result.needs_attention
+    (sent,) = world.drain(world.settings.queue_url)
+    assert {k: sent[k] for k in ("bucket", "key", "etag", "size")} == json.loads(body)
+    assert world.depth(world.settings.dlq_url) == 0
+
+
+def test_a_failed_backfill_that_read_processed_is_replayed_reading_processed(
+    world: World,
+) -> None:
+    """Issue 11 #8: the failure letter names the archived copy the run read; the replay
+    message carries it (the dumps/ object has expired)."""
+    ref = world.put_dump(day(1), archived=True)
+    world.record(ref, DumpStatus.FAILED)
+    source = "processed/" + ref.name
+    world.store.amend(ref.key, {DumpStatus.FAILED}, source_key=source)
+    world.dead_letter(ref)
+    (letter,) = [
+        json.loads(m["Body"])
+        for m in world.sqs.receive_message(QueueUrl=world.settings.dlq_url, VisibilityTimeout=0)[
+            "Messages"
+        ]
+    ]
+    assert letter["failure"]["source_key"] == source
+    replayer(world).run(None)
+    (message,) = world.drain(world.settings.queue_url)
+    assert message["source_key"] == source and message["key"] == ref.key

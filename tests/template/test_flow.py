@@ -99,8 +99,9 @@ def test_object_created_rule_reduces_a_real_s3_event_to_the_queue_message(
         "key": "dumps/gghouse_20261124.sql.gz",
         "etag": "9b2cf535f27731c9",
         "size": "947912704",
+        "version_id": "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
     }
-    ref = dump_ref(**message)
+    ref = dump_ref(**{k: v for k, v in message.items() if k != "version_id"})
     assert (ref.dump_date.isoformat(), ref.size) == ("2026-11-24", 947_912_704)
 
 

@@ -10,7 +10,13 @@ from template.stack import ROOT
 FUNCTIONS = ("IngestFunction", "GlueStateFunction", "EcsStateFunction", "SweeperFunction")
 # Control-plane metrics the alarms read (Powertools: namespace dumpflow, dimension service).
 # The sweeper publishes WaitingAgeSeconds, the age of the oldest WAITING dump.
-CONTROL_PLANE_METRICS = {"DumpsFailed", "RejectedDumps", "DumpsSucceeded", "WaitingAgeSeconds"}
+CONTROL_PLANE_METRICS = {
+    "DumpsFailed",
+    "RejectedDumps",
+    "DumpsSucceeded",
+    "WaitingAgeSeconds",
+    "SweepErrors",
+}
 # Supplied by make deploy for the artifacts it has just published, not by samconfig.
 PUBLISHED_BY_DEPLOY = {"ArtifactBucketName", "LoaderPackageKey", "DbtImageUri"}
 

@@ -12,8 +12,8 @@ from typing import Any
 from dumpflow.control.context import ControlContext
 from dumpflow.control.ecs import outcome_of, started_by, task_family
 from dumpflow.control.events import TaskStoppedEvent, parse_glue_event, parse_task_event
-from dumpflow.control.glue import FINAL_RUN_STATES
-from dumpflow.control.pipeline import CLOCK_SKEW, Pipeline, dump_fields
+from dumpflow.control.glue import ATTEMPT_ARGUMENT, FINAL_RUN_STATES
+from dumpflow.control.pipeline import Pipeline, dump_fields
 from dumpflow.control.state import DumpState, DumpStatus
 
 log = logging.getLogger(__name__)
@@ -87,23 +87,23 @@ class Completions:
         return self.store.get(lease.holder_key) if lease else None
 
     def _dump_of_run(self, run_id: str) -> DumpState | None:
+        """The dump this run belongs to: the one that recorded it, or the one whose current
+        start carries the run's ``--attempt_token`` (its start was not recorded). A run of an
+        earlier attempt belongs to no dump in flight."""
         holder = self._holder()
         if holder is not None and holder.glue_run_id == run_id:
             return holder
         run = self.ctx.glue.run(run_id)
-        key = run.arguments.get("--dump_key") if run else None
-        state = self.store.get(key) if key else None
-        if run is None or state is None:
+        token = run.arguments.get(ATTEMPT_ARGUMENT) if run else None
+        if not token:
+            return None
+        state = holder if holder is not None and holder.run_token == token else None
+        state = state or self.store.with_run_token(token)
+        if state is None:
             return None
         if state.glue_run_id == run_id:
             return state
-        loading_at = state.at("loading_at")
-        if (
-            state.status is DumpStatus.LOADING
-            and state.glue_run_id is None
-            and loading_at is not None
-            and (run.started_on is None or run.started_on >= loading_at - CLOCK_SKEW)
-        ):
+        if state.status is DumpStatus.LOADING and state.glue_run_id is None:
             log.warning(
                 "adopting Glue run %s for %s (its start was not recorded)",
                 run_id,
@@ -113,7 +113,7 @@ class Completions:
             return self.store.amend(
                 state.key,
                 {DumpStatus.LOADING},
-                when=lambda s: s.glue_run_id is None,
+                when=lambda s: s.glue_run_id is None and s.run_token == token,
                 glue_run_id=run_id,
             )
         return None
@@ -137,10 +137,11 @@ class Completions:
                 holder.key,
                 extra=dump_fields(holder),
             )
+            wanted = holder.run_token
             return self.store.amend(
                 holder.key,
                 {DumpStatus.TRANSFORMING},
-                when=lambda s: s.ecs_task_arn is None,
+                when=lambda s: s.ecs_task_arn is None and s.run_token == wanted,
                 ecs_task_arn=change.task_arn,
             )
         return None

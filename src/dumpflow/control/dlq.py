@@ -28,6 +28,8 @@ class FailureQueue:
             at=at,
             glue_run_id=state.glue_run_id if stage == "load" else None,
             ecs_task_arn=state.ecs_task_arn if stage == "transform" else None,
+            source_key=state.source_key,
+            version_id=state.version_id,
         )
         kwargs: dict[str, Any] = {"QueueUrl": self.queue_url, "MessageBody": body}
         if self.queue_url.endswith(".fifo"):

@@ -36,6 +36,10 @@ class TaskOutcome:
 
 
 def started_by(state: DumpState) -> str:
+    """The task's ``startedBy`` (36 characters at most): the attempt's token, which adoption
+    and the STOPPED event match on, so a late event of an earlier attempt is never taken."""
+    if state.run_token:
+        return f"dumpflow-{state.run_token[:27]}"
     return f"dumpflow-{state.dump_date:%Y%m%d}"
 
 
@@ -114,7 +118,7 @@ class DbtTask:
         return outcome_of(tasks[0], self.settings.task_container) if tasks else None
 
     def find_task(self, state: DumpState, since: dt.datetime) -> str | None:
-        """A task already started for this dump at or after ``since`` (recovering a lost start)."""
+        """The task started under this attempt's token (recovering a lost start)."""
         arns: list[str] = []
         for desired in ("RUNNING", "STOPPED"):
             response = self.client.list_tasks(
@@ -125,6 +129,8 @@ class DbtTask:
             arns.extend(response.get("taskArns", []))
         if not arns:
             return None
+        if state.run_token:
+            return arns[0]  # startedBy carries this start's token: it is that start's task
         described = self.client.describe_tasks(cluster=self.settings.ecs_cluster, tasks=arns)
         for task in described.get("tasks", []):
             created = task.get("createdAt")

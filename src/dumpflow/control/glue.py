@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from dumpflow.control.errors import RetryLater, StartRejected
 from dumpflow.control.state import DumpState
 
+ATTEMPT_ARGUMENT = "--attempt_token"
 FINAL_RUN_STATES = frozenset({"SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR"})
 _RETRYABLE = frozenset(
     {
@@ -43,7 +44,10 @@ class GlueRun:
 
 def glue_arguments(state: DumpState) -> dict[str, str]:
     """The job arguments of a dump, as docs/ARCHITECTURE.md fixes them; ``--dump_key`` is
-    where the bytes are (a backfill of an expired dump reads its copy under processed/)."""
+    where the bytes are (a backfill of an expired dump reads its copy under processed/),
+    ``--dump_version_id`` the object version the event announced (the archive copies that
+    very version) and ``--attempt_token`` the start the run belongs to: adoption and the
+    completion event match a run by it, never by the other arguments."""
     args = {
         "--dump_bucket": state.bucket,
         "--dump_key": state.read_key,
@@ -57,6 +61,10 @@ def glue_arguments(state: DumpState) -> dict[str, str]:
     accepted = state.accept_quality or {}  # kept by intake only for the attempt it armed
     if accepted.get("by"):
         args["--accept_quality"] = f"{accepted['by']} at {accepted.get('at', '?')}"
+    if state.version_id and state.source_key is None:
+        args["--dump_version_id"] = state.version_id
+    if state.run_token:
+        args[ATTEMPT_ARGUMENT] = state.run_token
     return args
 
 
@@ -97,14 +105,16 @@ class GlueJob:
         return _run(response["JobRun"])
 
     def find_run(self, state: DumpState, since: dt.datetime) -> GlueRun | None:
-        """A run already started for this dump at or after ``since`` (recovering a lost start)."""
-        wanted = glue_arguments(state)
+        """The run started under this attempt's token (recovering a start whose id was not
+        recorded); a run of an earlier attempt, with the same arguments, is never taken. The
+        token is unique to the start, so ``since`` only bounds how far back runs are read
+        (Glue lists the newest first)."""
+        if not state.run_token:
+            return None
         paginator = self.client.get_paginator("get_job_runs")
         for page in paginator.paginate(JobName=self.job_name):
             for raw in page.get("JobRuns", []):
                 run = _run(raw)
-                if run.started_on is not None and run.started_on < since:
-                    continue
-                if all(run.arguments.get(k) == v for k, v in wanted.items()):
+                if run.arguments.get(ATTEMPT_ARGUMENT) == state.run_token:
                     return run
         return None

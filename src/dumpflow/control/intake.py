@@ -24,7 +24,13 @@ from dumpflow.control.messages import (
     message_ref,
     parse_message,
 )
-from dumpflow.control.pipeline import LEASE_REASON, MANIFEST_REASON, Pipeline, dump_fields
+from dumpflow.control.pipeline import (
+    GLUE_BUSY_REASON,
+    LEASE_REASON,
+    MANIFEST_REASON,
+    Pipeline,
+    dump_fields,
+)
 from dumpflow.control.state import (
     RUNNING_STATUSES,
     TERMINAL_STATUSES,
@@ -105,6 +111,7 @@ class Intake:
             timestamps={"received_at": iso(now)},
             history=[{"from": "", "to": str(DumpStatus.RECEIVED), "at": iso(now), "note": note}],
             source_key=message.source_key,
+            version_id=message.version_id,
         )
         if self.store.create(fresh):
             self.ctx.telemetry.count("DumpsReceived")
@@ -180,7 +187,7 @@ class Intake:
             elif current.etag == ref.etag:
                 return None
             elif current.status in RUNNING_STATUSES:
-                return self._held(current, ref, now)
+                return self._held(current, ref, message.version_id, now)
             else:
                 note = f"new upload (etag {ref.etag}) replaces {current.status} etag {current.etag}"
             return with_transition(
@@ -204,12 +211,18 @@ class Intake:
                 source_key=message.source_key,
                 pending_upload=None,
                 accept_quality=acceptance,
+                version_id=message.version_id
+                or (current.version_id if current.etag == ref.etag else None),
+                run_token=None,
+                next_look_at=None,
             )
 
         return self.store.mutate(ref.key, reopen)
 
     @staticmethod
-    def _held(current: DumpState, ref: DumpRef, now: dt.datetime) -> DumpState | None:
+    def _held(
+        current: DumpState, ref: DumpRef, version_id: str | None, now: dt.datetime
+    ) -> DumpState | None:
         """New content while the dump runs: the run is left alone and the upload is recorded;
         the run's end settles it (SKIPPED_STALE after a success, replayable after a failure)."""
         held = current.pending_upload or {}
@@ -219,7 +232,7 @@ class Intake:
             f"new upload (etag {ref.etag}, {ref.size} bytes) held until the run of etag "
             f"{current.etag} ends"
         )
-        pending = {"etag": ref.etag, "size": ref.size, "at": iso(now)}
+        pending = {"etag": ref.etag, "size": ref.size, "at": iso(now), "version_id": version_id}
         return with_note(
             dataclasses.replace(current, pending_upload=pending), current.status, now=now, note=note
         )
@@ -305,6 +318,15 @@ class Intake:
         if settings.require_manifest:
             try:
                 manifest = self.ctx.manifests.fetch(ref)
+                other = manifest.other_upload(ref) if manifest is not None else None
+                if manifest is not None and other is not None and state.mode == "normal":
+                    self._park(
+                        state,
+                        MANIFEST_REASON,
+                        f"waiting for this upload's manifest: {other}",
+                        last_error={"stage": "ingest", "message": other, "at": iso(now)},
+                    )
+                    return
                 if manifest is not None:
                     manifest.check(ref)
             except ManifestInvalid as exc:
@@ -332,7 +354,12 @@ class Intake:
         self.pipeline.pump()
 
     def _park(
-        self, state: DumpState, reason: str, note: str, expected_sha256: str | None = None
+        self,
+        state: DumpState,
+        reason: str,
+        note: str,
+        expected_sha256: str | None = None,
+        last_error: dict[str, str] | None = None,
     ) -> None:
         """RECEIVED -> WAITING(reason), or a WAITING dump's reason changed."""
         now = self.ctx.clock()
@@ -340,11 +367,15 @@ class Intake:
         def park(current: DumpState) -> DumpState | None:
             if current.status not in _PENDING:
                 return None
+            if reason == LEASE_REASON and current.reason == GLUE_BUSY_REASON:
+                return None  # ready already, and first in line: it waits on Glue's slot
             sha256 = expected_sha256 or current.expected_sha256
+            error = last_error or current.last_error
+            same_error = (error or {}).get("message") == (current.last_error or {}).get("message")
             if current.status is DumpStatus.WAITING and current.reason == reason:
-                if sha256 == current.expected_sha256:
+                if sha256 == current.expected_sha256 and same_error:
                     return None
-                return dataclasses.replace(current, expected_sha256=sha256)
+                return dataclasses.replace(current, expected_sha256=sha256, last_error=error)
             return with_transition(
                 current,
                 DumpStatus.WAITING,
@@ -352,6 +383,7 @@ class Intake:
                 note=note,
                 reason=reason,
                 expected_sha256=sha256,
+                last_error=error,
             )
 
         parked = self.store.mutate(state.key, park)

@@ -45,6 +45,18 @@ class Manifest:
             valid_for_etl=valid,
         )
 
+    def other_upload(self, ref: DumpRef) -> str | None:
+        """Why this manifest describes another upload of the key than ``ref`` (its size
+        differs), None when it may be this upload's. A manifest written before a corrected
+        re-upload's own manifest must not judge it: the dump waits for its own. (The sha256
+        it names is what the load verifies the bytes against.)"""
+        if self.dump_size_bytes is not None and self.dump_size_bytes != ref.size:
+            return (
+                f"manifest {self.key} gives {self.dump_size_bytes} bytes, "
+                f"the object (etag {ref.etag}) has {ref.size}"
+            )
+        return None
+
     def check(self, ref: DumpRef) -> None:
         """Raise ManifestInvalid unless this manifest vouches for exactly this dump."""
         if not self.valid_for_etl:

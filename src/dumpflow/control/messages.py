@@ -38,6 +38,7 @@ class DumpMessage:
     attempt: int | None = None
     force: bool = False
     source_key: str | None = None
+    version_id: str | None = None
 
     @property
     def is_replay(self) -> bool:
@@ -61,8 +62,20 @@ def _identity_fields(payload: dict[str, Any]) -> dict[str, Any]:
             "key": obj.get("key"),
             "etag": obj.get("etag"),
             "size": obj.get("size"),
+            "version_id": obj.get("version-id"),
         }
     return payload
+
+
+def _version_id(fields: dict[str, Any]) -> str | None:
+    """The object version the event announced; none for an unversioned bucket (the input
+    transformer then writes an empty string or null)."""
+    raw = fields.get("version_id")
+    if raw is None or raw == "" or raw == "null":
+        return None
+    if not isinstance(raw, str):
+        raise BadMessage(f"field 'version_id' is not a string: {raw!r}")
+    return raw
 
 
 def parse_message(body: str) -> DumpMessage:
@@ -98,6 +111,7 @@ def parse_message(body: str) -> DumpMessage:
         attempt=attempt if mode != "normal" else None,
         force=payload.get("force") is True,
         source_key=source_key,
+        version_id=_version_id(fields),
     )
 
 
@@ -154,12 +168,20 @@ def failure_body(
     at: dt.datetime,
     glue_run_id: str | None = None,
     ecs_task_arn: str | None = None,
+    source_key: str | None = None,
+    version_id: str | None = None,
 ) -> str:
-    """The DLQ body: the dump's queue body plus the failure context."""
+    """The DLQ body: the dump's queue body plus the failure context (and where the run read
+    the bytes, so a replay reads the same place)."""
     failure: dict[str, Any] = {"stage": stage, "status": status, "message": message}
     if glue_run_id:
         failure["glue_run_id"] = glue_run_id
     if ecs_task_arn:
         failure["ecs_task_arn"] = ecs_task_arn
+    if source_key:
+        failure["source_key"] = source_key
     failure["at"] = at.astimezone(dt.UTC).isoformat(timespec="seconds")
-    return json.dumps({**dump_body(ref), "failure": failure}, ensure_ascii=False)
+    body: dict[str, Any] = {**dump_body(ref), "failure": failure}
+    if version_id:
+        body["version_id"] = version_id
+    return json.dumps(body, ensure_ascii=False)

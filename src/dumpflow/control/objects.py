@@ -11,8 +11,12 @@ from dumpflow.dumps import DumpRef
 _MISSING = ("404", "NoSuchKey", "NotFound")
 
 
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code"))
+
+
 def _missing(exc: ClientError) -> bool:
-    return str(exc.response.get("Error", {}).get("Code")) in _MISSING
+    return _code(exc) in _MISSING
 
 
 class DumpObjects:
@@ -42,9 +46,21 @@ class DumpObjects:
         value = head.get("Metadata", {}).get("sha256")
         return value or None
 
-    def archive(self, ref: DumpRef, source_key: str | None = None) -> None:
-        """Copy the dump to processed/ (managed copy: multipart above 5 GB); a run that read
-        the archived copy itself leaves it as it is."""
+    def archive(
+        self, ref: DumpRef, source_key: str | None = None, version_id: str | None = None
+    ) -> bool:
+        """Copy the object version that ran to processed/ (managed copy: multipart above
+        5 GB); a run that read the archived copy itself leaves it as it is. Repeating it
+        copies the same bytes again. False when that version is gone (deleted meanwhile)."""
         if source_key == ref.processed_key:
-            return
-        self.s3.copy({"Bucket": ref.bucket, "Key": ref.key}, ref.bucket, ref.processed_key)
+            return True
+        source: dict[str, str] = {"Bucket": ref.bucket, "Key": ref.key}
+        if version_id:
+            source["VersionId"] = version_id
+        try:
+            self.s3.copy(source, ref.bucket, ref.processed_key)
+        except ClientError as exc:
+            if _missing(exc) or _code(exc) == "NoSuchVersion":
+                return False
+            raise
+        return True

@@ -1,9 +1,13 @@
 """The single pipeline slot: starting the oldest waiting dump, its stages, and their endings.
 
 Exactly-once rests on two conditional writes: the lease (one dump in flight) and the
-dump's move to LOADING (one claim per attempt). Each start records a token and a claim
-time before calling Glue or ECS; a start whose caller died (no run id recorded after the
-Lambda maximum runtime) is resumed by looking for the run first, so it never runs twice.
+dump's move to LOADING (one claim per attempt). Each claim records a run token (passed to
+Glue as ``--attempt_token``, to ECS as ``startedBy``) and a claim time before calling Glue
+or ECS; a start whose caller died (no run id recorded after the Lambda maximum runtime) is
+resumed by looking for the run carrying that token first, so it never runs twice, and a run
+or event of an earlier attempt is never taken for the current one. A busy Glue slot is a
+state (WAITING, reason ``glue-busy``, a next-look time), not an error: the dump keeps the
+pipeline slot and the next pump after that time starts it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from dumpflow.control.state import (
     DumpStatus,
     Lease,
     iso,
+    parse_iso,
     with_transition,
 )
 
@@ -37,6 +42,9 @@ CLOCK_SKEW = dt.timedelta(seconds=120)
 CLAIMED_AT = "start_claimed_at"
 LEASE_REASON = "lease"
 MANIFEST_REASON = "manifest"
+GLUE_BUSY_REASON = "glue-busy"
+# How long a start refused for now (Glue's run slot taken, ECS throttling) waits to retry.
+GLUE_BUSY_RETRY = dt.timedelta(seconds=60)
 _PUMP_ROUNDS = 32
 
 
@@ -85,6 +93,11 @@ TRANSFORM = _Stage(
     start=lambda ctx, state: ctx.dbt.start(state),
     find=lambda ctx, state, since: ctx.dbt.find_task(state, since),
 )
+
+
+def new_run_token() -> str:
+    """The token of one start (24 hex digits: ``startedBy`` allows 36 characters)."""
+    return uuid.uuid4().hex[:24]
 
 
 def dump_fields(state: DumpState) -> dict[str, str]:
@@ -148,7 +161,10 @@ class Pipeline:
         settings = self.ctx.settings
 
         def claim(current: DumpState) -> DumpState | None:
-            if current.status is not DumpStatus.WAITING or current.reason != LEASE_REASON:
+            if current.status is not DumpStatus.WAITING or current.reason not in (
+                LEASE_REASON,
+                GLUE_BUSY_REASON,
+            ):
                 return None
             backfill = watermark is not None and current.dump_date <= watermark
             moved = with_transition(
@@ -160,6 +176,8 @@ class Pipeline:
                 stage=None,
                 attempts=current.attempts + 1,
                 start_token=lease.run_id,
+                run_token=new_run_token(),
+                next_look_at=None,
                 glue_run_id=None,
                 ecs_task_arn=None,
                 backfill=backfill,
@@ -170,12 +188,20 @@ class Pipeline:
         return self.store.mutate(key, claim)
 
     def _launch(self, stage: _Stage, state: DumpState) -> bool:
-        """Start a claimed stage; False when it failed for good (the dump FAILED, slot freed)."""
+        """Start a claimed stage; False when it failed for good (the dump FAILED, slot freed).
+
+        A transient refusal keeps the slot: the load goes back to WAITING (glue-busy) with a
+        next-look time, a transform keeps TRANSFORMING without a start token; the next pump
+        (any event, or the sweeper) starts it again. Nothing is raised: waiting must not
+        spend the queue's receive budget."""
         try:
             run = stage.start(self.ctx, state)
         except RetryLater as exc:
-            self._unclaim(stage, state, str(exc))
-            raise
+            if stage is LOAD:
+                self._wait_for_glue(state, str(exc))
+            else:
+                self._unclaim(stage, state, str(exc))
+            return True
         except StartRejected as exc:
             self.fail(
                 state,
@@ -207,10 +233,36 @@ class Pipeline:
             {stage.status},
             when=lambda s: s.start_token == state.start_token,
             start_token=None,
+            next_look_at=iso(now + GLUE_BUSY_RETRY),
             last_error={"stage": stage.name, "message": f"retrying: {message}", "at": iso(now)},
         )
         self.ctx.telemetry.count("StartsThrottled")
         log.warning("start of %s refused for now: %s", state.key, message, extra=dump_fields(state))
+
+    def _wait_for_glue(self, state: DumpState, message: str) -> None:
+        """LOADING -> WAITING(glue-busy): nothing was started, the attempt is not spent."""
+        now = self.ctx.clock()
+
+        def back(current: DumpState) -> DumpState | None:
+            if current.status is not DumpStatus.LOADING or current.start_token != state.start_token:
+                return None
+            if current.glue_run_id is not None:
+                return None
+            return with_transition(
+                current,
+                DumpStatus.WAITING,
+                now=now,
+                note=f"Glue is busy: {message}",
+                reason=GLUE_BUSY_REASON,
+                attempts=max(current.attempts - 1, 0),
+                run_token=None,
+                next_look_at=iso(now + GLUE_BUSY_RETRY),
+                last_error={"stage": "load", "message": f"waiting: {message}", "at": iso(now)},
+            )
+
+        self.store.mutate(state.key, back)
+        self.ctx.telemetry.count("StartsThrottled")
+        log.warning("Glue busy for %s: %s", state.key, message, extra=dump_fields(state))
 
     # ----- the slot holder ------------------------------------------------------------------
 
@@ -222,15 +274,15 @@ class Pipeline:
             self.store.release_lease(lease.run_id)
             log.info("released the slot left by %s", lease.holder_key)
             return True
-        if holder.status is DumpStatus.WAITING and now - lease.acquired_at >= START_GRACE:
+        if holder.status is DumpStatus.WAITING and self._due(holder, lease, now):
             claimed = self._claim_load(holder.key, lease)
             if claimed is not None:
                 log.warning(
-                    "resuming %s: its slot was taken but it never started",
+                    "resuming %s: it holds the slot but has not started",
                     holder.key,
                     extra=dump_fields(holder),
                 )
-                self._launch(LOAD, claimed)
+                return not self._launch(LOAD, claimed)
         elif holder.status is DumpStatus.LOADING and holder.glue_run_id is None:
             if self._start_abandoned(holder, now):
                 self._resume(LOAD, holder)
@@ -243,9 +295,17 @@ class Pipeline:
         return False
 
     @staticmethod
+    def _due(holder: DumpState, lease: Lease, now: dt.datetime) -> bool:
+        """A WAITING slot holder starts again: Glue's slot was busy and its next look is
+        due, or its claim never happened (its caller died)."""
+        if holder.reason == GLUE_BUSY_REASON:
+            return holder.next_look_at is None or now >= parse_iso(holder.next_look_at)
+        return now - lease.acquired_at >= START_GRACE
+
+    @staticmethod
     def _start_abandoned(state: DumpState, now: dt.datetime) -> bool:
         if state.start_token is None:
-            return True
+            return state.next_look_at is None or now >= parse_iso(state.next_look_at)
         claimed = state.at(CLAIMED_AT)
         return claimed is None or now - claimed >= START_GRACE
 
@@ -323,6 +383,7 @@ class Pipeline:
                 now=now,
                 note=f"Glue run {run_id} succeeded",
                 start_token=token,
+                run_token=new_run_token(),
             )
             return dataclasses.replace(moved, timestamps={**moved.timestamps, CLAIMED_AT: iso(now)})
 
@@ -383,58 +444,81 @@ class Pipeline:
         ):
             log.info("dbt success for %s: already handled", state.key, extra=dump_fields(state))
             return
-        self.ctx.objects.archive(current.ref, current.source_key)
-        moved = self.store.advance_watermark(current.dump_date)
-        done = self.store.transition(
-            current.key,
-            {DumpStatus.TRANSFORMING},
-            DumpStatus.SUCCEEDED,
-            now=self.ctx.clock(),
-            when=same_task,
-            note="watermark advanced" if moved else "watermark unchanged",
+        self.succeed(current)
+
+    def succeed(self, current: DumpState) -> DumpState | None:
+        """Archive the version that ran, then in one transaction: SUCCEEDED (a held upload
+        settled as SKIPPED_STALE in the same write), the watermark, the slot freed.
+
+        Every step is safe to repeat: a crash after the copy leaves the dump TRANSFORMING with
+        its task STOPPED, and the redelivered event or the sweeper runs this again."""
+        archived = self.ctx.objects.archive(current.ref, current.source_key, current.version_id)
+        if not archived:
+            where = f"version {current.version_id}" if current.version_id else "the object"
+            return self.fail(
+                current,
+                {DumpStatus.TRANSFORMING},
+                when=lambda s: s.ecs_task_arn == current.ecs_task_arn,
+                stage="archive",
+                status="OBJECT_GONE",
+                message=f"{current.key}: {where} was deleted before it could be archived to "
+                f"{current.ref.processed_key}; the load and dbt ran, the watermark stays",
+            )
+        now = self.ctx.clock()
+
+        def finish(fresh: DumpState) -> DumpState | None:
+            if fresh.status is not DumpStatus.TRANSFORMING:
+                return None
+            if fresh.ecs_task_arn != current.ecs_task_arn:
+                return None
+            done = with_transition(
+                fresh,
+                DumpStatus.SUCCEEDED,
+                now=now,
+                note=f"dbt task {fresh.ecs_task_arn} succeeded; archived",
+                start_token=None,
+            )
+            return self._settle_held(done, now)
+
+        done = self.store.commit(
+            current.key, finish, release_lease=True, watermark=lambda s: s.dump_date
         )
-        self.release_for(current.key)
         if done is None:
-            return
+            log.info("dbt success for %s: already handled", current.key, extra=dump_fields(current))
+            return None
         self.ctx.telemetry.count("DumpsSucceeded")
         if done.transform_seconds is not None:
             self.ctx.telemetry.seconds("TransformSeconds", done.transform_seconds)
         log.info("%s succeeded", done.key, extra=dump_fields(done))
-        if done.pending_upload:
-            self._held_upload_is_stale(done)
+        if done.status is DumpStatus.SKIPPED_STALE:
+            self.ctx.telemetry.count("StaleDumps")
+            log.info("%s %s: %s", done.key, done.status, done.reason, extra=dump_fields(done))
+        return done
 
-    def _held_upload_is_stale(self, done: DumpState) -> None:
+    def _settle_held(self, done: DumpState, now: dt.datetime) -> DumpState:
         """A new upload that arrived while the dump ran is dated the watermark now: it ends
         SKIPPED_STALE with its identity recorded, so replay or backfill can run it."""
-        now = self.ctx.clock()
-        watermark = self.store.watermark()
-
-        def supersede(current: DumpState) -> DumpState | None:
-            held = current.pending_upload
-            if current.status is not DumpStatus.SUCCEEDED or not held:
-                return None
-            reason = (
-                f"new upload of {current.key} (etag {held['etag']}, {held['size']} bytes) arrived "
-                f"while etag {current.etag} ran; dated {current.dump_date}, not after the "
-                f"watermark {watermark}"
-            )
-            return with_transition(
-                current,
-                DumpStatus.SKIPPED_STALE,
-                now=now,
-                note=reason,
-                reason=reason,
-                etag=str(held["etag"]),
-                size=int(held["size"]),
-                expected_sha256=None,
-                source_key=None,
-                pending_upload=None,
-            )
-
-        stale = self.store.mutate(done.key, supersede)
-        if stale is not None:
-            self.ctx.telemetry.count("StaleDumps")
-            log.info("%s %s: %s", stale.key, stale.status, stale.reason, extra=dump_fields(stale))
+        held = done.pending_upload
+        if not held:
+            return done
+        reason = (
+            f"new upload of {done.key} (etag {held['etag']}, {held['size']} bytes) arrived "
+            f"while etag {done.etag} ran; dated {done.dump_date}, not after the watermark "
+            f"{max(self.store.watermark() or done.dump_date, done.dump_date)}"
+        )
+        return with_transition(
+            done,
+            DumpStatus.SKIPPED_STALE,
+            now=now,
+            note=reason,
+            reason=reason,
+            etag=str(held["etag"]),
+            size=int(held["size"]),
+            version_id=held.get("version_id"),
+            expected_sha256=None,
+            source_key=None,
+            pending_upload=None,
+        )
 
     def fail(
         self,
@@ -469,7 +553,9 @@ class Pipeline:
                 newer = {
                     "etag": str(held["etag"]),
                     "size": int(held["size"]),
+                    "version_id": held.get("version_id"),
                     "expected_sha256": None,
+                    "source_key": None,
                     "pending_upload": None,
                 }
             return with_transition(

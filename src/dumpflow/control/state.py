@@ -4,6 +4,12 @@ One item per dump key (``pk = dump#<key>``), one pipeline lease (``pk = lease``)
 watermark (``pk = watermark``). Every change of a dump item is a conditional put on the
 version it was read at, so concurrent writers serialise and duplicate or late events
 become no-ops instead of double starts.
+
+Every write carries a fresh token of its own (kept in ``write_tokens`` on a dump item, ``run_id`` on
+the lease). A write whose response was lost is retried by the SDK and the retry fails its
+condition; the store then reads the item back and, when it holds the writer's own token,
+counts the write as done instead of as a lost race. Changes that span items (a dump's
+ending, the watermark, the lease) are one ``TransactWriteItems``.
 """
 
 from __future__ import annotations
@@ -30,7 +36,13 @@ DUMP_PREFIX = "dump#"
 LEASE_PK = "lease"
 WATERMARK_PK = "watermark"
 HISTORY_LIMIT = 20
+# Tokens of the latest writes kept on a dump item: a writer whose response was lost finds
+# its token even when a few other writes landed on top of it before its retry.
+TOKEN_LIMIT = 16
 _MAX_WRITE_RACES = 64
+# A dump RECEIVED (or WAITING) this long has no live handler: the sweeper evaluates it again
+# and replay may take it.
+STUCK_AFTER = dt.timedelta(minutes=5)
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -130,7 +142,11 @@ class DumpState:
     #: An operator's acceptance of the quality gate for one armed attempt:
     #: ``{"by": operator, "at": iso time, "attempt": n}`` (``dumpflow replay --accept-quality``).
     accept_quality: dict[str, Any] | None = None
+    version_id: str | None = None
+    run_token: str | None = None
+    next_look_at: str | None = None
     version: int = 0
+    write_tokens: tuple[str, ...] = ()
 
     @property
     def ref(self) -> DumpRef:
@@ -211,7 +227,11 @@ def _state_from_item(item: dict[str, Any]) -> DumpState:
         source_key=raw.get("source_key"),
         pending_upload=raw.get("pending_upload"),
         accept_quality=raw.get("accept_quality"),
+        version_id=raw.get("version_id"),
+        run_token=raw.get("run_token"),
+        next_look_at=raw.get("next_look_at"),
         version=int(raw.get("version", 0)),
+        write_tokens=tuple(raw.get("write_tokens", [])),
     )
 
 
@@ -242,7 +262,11 @@ def _item_from_state(state: DumpState) -> dict[str, Any]:
         "source_key": state.source_key,
         "pending_upload": state.pending_upload,
         "accept_quality": state.accept_quality,
+        "version_id": state.version_id,
+        "run_token": state.run_token,
+        "next_look_at": state.next_look_at,
         "version": state.version,
+        "write_tokens": list(state.write_tokens) or None,
     }
     return _encode(values)
 
@@ -259,6 +283,15 @@ def _lease_from_item(item: dict[str, Any]) -> Lease:
 
 def _condition_failed(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _transaction_failed(exc: ClientError) -> bool:
+    code = exc.response.get("Error", {}).get("Code")
+    return code in ("TransactionCanceledException", "TransactionConflictException")
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
 
 
 Mutation = Callable[[DumpState], DumpState | None]
@@ -313,6 +346,9 @@ class StateStore:
     def for_date(self, dump_date: dt.date) -> list[DumpState]:
         return [s for s in self._scan_dumps() if s.dump_date == dump_date]
 
+    def with_run_token(self, token: str) -> DumpState | None:
+        return next((s for s in self._scan_dumps() if s.run_token == token), None)
+
     def with_task(self, task_arn: str) -> DumpState | None:
         return next((s for s in self._scan_dumps() if s.ecs_task_arn == task_arn), None)
 
@@ -333,18 +369,27 @@ class StateStore:
     # ----- dump items --------------------------------------------------------------------
 
     def create(self, state: DumpState) -> bool:
-        """Insert the first item for a key; False when an item already exists."""
+        """Insert the first item for a key; False when an item already exists (not ours)."""
+        token = new_token()
         try:
             self.client.put_item(
                 TableName=self.table_name,
-                Item=_item_from_state(dataclasses.replace(state, version=1)),
+                Item=_item_from_state(dataclasses.replace(state, version=1, write_tokens=(token,))),
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as exc:
             if _condition_failed(exc):
-                return False
+                return self._written_by(state.key, token)
             raise
         return True
+
+    def _written_by(self, key: str, token: str) -> bool:
+        """Whether the item holds the write carrying ``token`` (its response was lost)."""
+        current = self.get(key)
+        if current is not None and token in current.write_tokens:
+            log.info("state item %s: a write's response was lost, but the write is ours", key)
+            return True
+        return False
 
     def mutate(self, key: str, change: Mutation) -> DumpState | None:
         """Apply ``change`` to the current item and write it back if nobody wrote in between.
@@ -360,7 +405,12 @@ class StateStore:
             updated = change(current)
             if updated is None:
                 return None
-            updated = dataclasses.replace(updated, version=current.version + 1)
+            token = new_token()
+            updated = dataclasses.replace(
+                updated,
+                version=current.version + 1,
+                write_tokens=(*current.write_tokens, token)[-TOKEN_LIMIT:],
+            )
             try:
                 self.client.put_item(
                     TableName=self.table_name,
@@ -370,6 +420,8 @@ class StateStore:
                 )
             except ClientError as exc:
                 if _condition_failed(exc):
+                    if self._written_by(key, token):
+                        return updated
                     continue
                 raise
             return updated
@@ -433,23 +485,32 @@ class StateStore:
         return self.mutate(key, count)
 
     def arm_replay(
-        self, key: str, *, mode: str, force: bool, note: str, accepted_by: str | None = None
+        self,
+        key: str,
+        *,
+        mode: str,
+        force: bool,
+        note: str,
+        accepted_by: str | None = None,
+        now: dt.datetime | None = None,
     ) -> int:
         """Allow one more run of ``key``; the replay message must carry the returned attempt.
+        A dump stuck RECEIVED/WAITING is accepted too: the message evaluates it again.
 
         ``accepted_by``: that attempt publishes even if the quality gate fails (recorded with
         the operator and the time in the history and on the item).
         """
         armed: list[int] = []
+        moment = now or utc_now()
 
         def change(current: DumpState) -> DumpState:
-            if current.status in ACTIVE_STATUSES:
+            if current.status in ACTIVE_STATUSES and not _stuck(current, moment):
                 raise ReplayRefused(f"{key} is {current.status}: it is still being processed")
             if current.status is DumpStatus.SUCCEEDED and not force:
                 raise ReplayRefused(f"{key} already SUCCEEDED; force it to run again")
             attempt = max(current.attempts, current.replay_armed_attempt or 0) + 1
             armed[:] = [attempt]
-            at = iso(utc_now())
+            at = iso(moment)
             accepted = f", quality accepted by {accepted_by}" if accepted_by else ""
             entry = {
                 "from": str(current.status),
@@ -477,7 +538,7 @@ class StateStore:
         """Take the free pipeline slot for ``holder_key``; None when someone holds it."""
         lease = Lease(
             holder_key=holder_key,
-            run_id=uuid.uuid4().hex,
+            run_id=new_token(),
             acquired_at=now,
             expires_at=now + dt.timedelta(seconds=seconds),
         )
@@ -497,12 +558,14 @@ class StateStore:
             )
         except ClientError as exc:
             if _condition_failed(exc):
-                return None
+                held = self.lease()
+                return lease if held is not None and held.run_id == lease.run_id else None
             raise
         return lease
 
     def release_lease(self, run_id: str) -> bool:
-        """Free the slot if it is still held under ``run_id`` (never someone else's)."""
+        """Free the slot if it is still held under ``run_id`` (never someone else's). False
+        when it was not held so, which after a lost response means this very call freed it."""
         try:
             self.client.delete_item(
                 TableName=self.table_name,
@@ -547,6 +610,97 @@ class StateStore:
                 return False
             raise
         return True
+
+    # ----- multi-item transitions --------------------------------------------------------
+
+    def commit(
+        self,
+        key: str,
+        change: Mutation,
+        *,
+        release_lease: bool = False,
+        watermark: Callable[[DumpState], dt.date | None] | None = None,
+    ) -> DumpState | None:
+        """``mutate`` plus, in the same ``TransactWriteItems``, freeing the slot when ``key``
+        holds it and moving the watermark to ``watermark(new state)`` when that is later.
+
+        All or nothing: a crash or a concurrent writer never leaves the watermark on a day
+        whose item did not reach the new state, nor the slot freed by a dump still running.
+        """
+        for _ in range(_MAX_WRITE_RACES):
+            current = self.get(key)
+            if current is None:
+                return None
+            updated = change(current)
+            if updated is None:
+                return None
+            token = new_token()
+            updated = dataclasses.replace(
+                updated,
+                version=current.version + 1,
+                write_tokens=(*current.write_tokens, token)[-TOKEN_LIMIT:],
+            )
+            items: list[dict[str, Any]] = [
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": _item_from_state(updated),
+                        "ConditionExpression": "version = :v",
+                        "ExpressionAttributeValues": {":v": {"N": str(current.version)}},
+                    }
+                }
+            ]
+            lease = self.lease() if release_lease else None
+            if lease is not None and lease.holder_key == key:
+                items.append(
+                    {
+                        "Delete": {
+                            "TableName": self.table_name,
+                            "Key": {"pk": {"S": LEASE_PK}},
+                            "ConditionExpression": "run_id = :r",
+                            "ExpressionAttributeValues": {":r": {"S": lease.run_id}},
+                        }
+                    }
+                )
+            target = watermark(updated) if watermark is not None else None
+            mark = self.watermark() if target is not None else None
+            if target is not None and (mark is None or mark < target):
+                items.append(self._watermark_put(target, mark))
+            try:
+                self.client.transact_write_items(TransactItems=items)
+            except ClientError as exc:
+                if _transaction_failed(exc) or _condition_failed(exc):
+                    if self._written_by(key, token):
+                        return updated
+                    continue
+                raise
+            return updated
+        raise RuntimeError(f"state item {key!r}: gave up after {_MAX_WRITE_RACES} write races")
+
+    def _watermark_put(self, target: dt.date, read: dt.date | None) -> dict[str, Any]:
+        """The watermark moved to ``target`` if it still holds the value read (or none)."""
+        put: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Item": _encode({"pk": WATERMARK_PK, "dump_date": target.isoformat()}),
+        }
+        if read is None:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "dump_date = :d"
+            put["ExpressionAttributeValues"] = {":d": {"S": read.isoformat()}}
+        return {"Put": put}
+
+
+def _stuck(state: DumpState, now: dt.datetime) -> bool:
+    """RECEIVED (or WAITING for the slot or a manifest) for STUCK_AFTER: a replay message
+    evaluates it again (the handler that should have died, its message may be on the DLQ)."""
+    if state.status is DumpStatus.RECEIVED:
+        since = state.at("received_at")
+    elif state.status is DumpStatus.WAITING:
+        since = state.at("waiting_at")
+    else:
+        return False
+    return since is None or now - since >= STUCK_AFTER
 
 
 def with_transition(

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dumpflow.control.messages import KeyKind, classify_key
 from dumpflow.dumps import DEFAULT_KEY_PATTERN, DumpRef, NotADumpKey, dump_ref
 
 if TYPE_CHECKING:
@@ -34,10 +35,17 @@ class DeadLetter:
     previous_attempt: int | None
     receive_count: int
     problem: str | None = None
+    manifest_key: str | None = None
 
     @property
     def key(self) -> str | None:
-        return self.dump.key if self.dump else None
+        return self.dump.key if self.dump else self.manifest_key
+
+    @property
+    def source_key(self) -> str | None:
+        """The archived copy the failed run read (a backfill of an expired dump), if any."""
+        value = (self.failure or {}).get("source_key")
+        return value if isinstance(value, str) and value else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +101,17 @@ def parse_dead_letter(
             failure=failure,
             previous_attempt=previous,
             problem=f"body lacks {fields}",
+        )
+    if isinstance(payload.get("key"), str) and classify_key(payload["key"], key_pattern) is (
+        KeyKind.MANIFEST
+    ):
+        # a manifest's own event that SQS redrove after maxReceiveCount: replay sends it again
+        return DeadLetter(
+            **base,
+            dump=None,
+            failure=failure,
+            previous_attempt=previous,
+            manifest_key=payload["key"],
         )
     try:
         dump = dump_ref(payload["bucket"], payload["key"], str(etag), payload["size"], key_pattern)

@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dumpflow.control.messages import manifest_date
 from dumpflow.control.state import DumpState, DumpStatus, ReplayRefused, StateStore
+from dumpflow.dumps import NotADumpKey
 from dumpflow.ops.dlq import DeadLetter, DeadLetterQueue
-from dumpflow.ops.enqueue import Enqueued, Mode, enqueue
+from dumpflow.ops.enqueue import MESSAGE_GROUP, Enqueued, Mode, enqueue
 from dumpflow.ops.errors import DumpStepFailed, Interrupted, OpsError
 from dumpflow.ops.serialize import to_jsonable
 
@@ -61,6 +63,11 @@ class ReplayItem:
 
     @property
     def dump_date(self) -> dt.date | None:
+        if self.first.manifest_key:
+            try:
+                return manifest_date(self.first.manifest_key)
+            except NotADumpKey:
+                return None
         return self.first.dump.dump_date if self.first.dump else None
 
     @property
@@ -224,7 +231,9 @@ class Replayer:
             self._drop_copies(item, sent[item.key])
             return
         self._prepare(item, watermark, selected=_matches(item, keys))
-        if not dry_run and item.outcome == Outcome.WOULD_SEND:
+        if not dry_run and item.outcome == Outcome.WOULD_SEND and item.first.manifest_key:
+            self._send_manifest(item)
+        elif not dry_run and item.outcome == Outcome.WOULD_SEND:
             self._send(item)
         if not dry_run and item.outcome == Outcome.RESOLVED:
             self._drop_resolved(item)
@@ -235,6 +244,10 @@ class Replayer:
         if item.outcome == Outcome.UNREADABLE or item.key is None or item.dump_date is None:
             if not selected:
                 item.outcome = Outcome.NOT_SELECTED
+            return
+        if item.first.manifest_key:
+            item.outcome = Outcome.WOULD_SEND if selected else Outcome.NOT_SELECTED
+            item.reason = "a manifest's event: sent again, it wakes the dumps waiting for it"
             return
         item.state = self.store.get(item.key)
         item.mode = replay_mode(item.dump_date, watermark)
@@ -262,13 +275,23 @@ class Replayer:
             return
         except (BotoCoreError, ClientError) as exc:
             raise DumpStepFailed(dump.key, "arming the replay", exc, "nothing sent") from exc
+        source_key, letter_etag = item.first.source_key, dump.etag
         if item.state is not None:
             # A new upload may have replaced the failed object since: the state table follows
             # uploads, the DLQ message does not, and the load reads the key's current bytes.
             dump = item.state.ref
+            source_key = item.state.source_key or (
+                source_key if item.state.etag == letter_etag else None
+            )
         try:
             item.enqueued = enqueue(
-                self.sqs, self.queue_url, dump, mode=item.mode, attempt=attempt, force=self.force
+                self.sqs,
+                self.queue_url,
+                dump,
+                mode=item.mode,
+                attempt=attempt,
+                force=self.force,
+                source_key=source_key,
             )
         except (BotoCoreError, ClientError) as exc:
             after = "the DLQ copy stays; replay again"
@@ -284,6 +307,29 @@ class Replayer:
             )
             raise DumpStepFailed(dump.key, "deleting the DLQ copy", exc, after) from exc
         item.outcome = Outcome.SENT
+
+    def _send_manifest(self, item: ReplayItem) -> None:
+        """A manifest's event back on the queue (its body as it was), then the DLQ copies
+        deleted: the ingest wakes the dumps of that date waiting for it."""
+        letter = item.first
+        key = letter.manifest_key or letter.message_id
+        try:
+            response = self.sqs.send_message(
+                QueueUrl=self.queue_url,
+                MessageBody=letter.body,
+                MessageGroupId=MESSAGE_GROUP,
+                MessageDeduplicationId=f"manifest-{letter.message_id}"[:128],
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise DumpStepFailed(key, "sending to the queue", exc, "the DLQ copy stays") from exc
+        try:
+            for copy in item.letters:
+                self.dlq.delete(copy)
+        except (BotoCoreError, ClientError) as exc:
+            after = "the DLQ copy reappears; sending a manifest event twice is harmless"
+            raise DumpStepFailed(key, "deleting the DLQ copy", exc, after) from exc
+        item.outcome = Outcome.SENT
+        log.info("sent manifest event %s again as %s", key, response.get("MessageId"))
 
     def _drop_copies(self, item: ReplayItem, replacement: Enqueued) -> None:
         """Older copies of a dump already back on the queue this run: the queue has it."""

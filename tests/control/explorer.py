@@ -1,0 +1,313 @@
+"""A small fault explorer: a few dumps through the real handlers on moto, with seeded faults.
+
+The model of AWS delivery: an SQS message whose handler raised (or died) is received again, up
+to maxReceiveCount (5) times, then it is on the DLQ; a Glue/ECS event whose handler raised is
+retried twice (Lambda async), then it is lost; the sweeper runs every 15 minutes. Glue runs
+and dbt tasks end when the explorer says so (exit 0, or a failure now and then), and their
+STOPPED/state events are delivered late, twice or (after the handler died) not at all.
+
+Faults, chosen by the seed: before a handler runs, one AWS call of it may be armed to lose its
+response after committing (the SDK's retry is sent), or to kill the handler right before or
+right after it took effect. After every step the invariants are checked; at the end, with the
+faults off and the sweeper running, every dump must settle.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from control.aws_world import World, dump_bytes, force_glue_state
+from control.faults import Fault, FaultyClient, HandlerKilled
+from dumpflow.control.completion import Completions
+from dumpflow.control.glue import ATTEMPT_ARGUMENT
+from dumpflow.control.state import RUNNING_STATUSES, TERMINAL_STATUSES, DumpStatus
+from dumpflow.dumps import DumpRef
+
+MAX_RECEIVES = 5
+EVENT_ATTEMPTS = 3
+SWEEP_EVERY = dt.timedelta(minutes=15)
+
+# (client, operation, faults that make sense there)
+FAULT_POINTS: list[tuple[str, str, tuple[Fault, ...]]] = [
+    ("ddb", "put_item", (Fault.LOSE_RESPONSE, Fault.KILL_BEFORE, Fault.KILL_AFTER)),
+    ("ddb", "transact_write_items", (Fault.LOSE_RESPONSE, Fault.KILL_BEFORE, Fault.KILL_AFTER)),
+    ("ddb", "delete_item", (Fault.LOSE_RESPONSE, Fault.KILL_AFTER)),
+    ("s3", "copy", (Fault.KILL_BEFORE, Fault.KILL_AFTER)),
+    ("s3", "get_object", (Fault.KILL_BEFORE,)),
+    ("glue", "start_job_run", (Fault.KILL_BEFORE, Fault.KILL_AFTER)),
+    ("ecs", "run_task", (Fault.KILL_BEFORE, Fault.KILL_AFTER)),
+    ("sqs", "send_message", (Fault.KILL_BEFORE, Fault.KILL_AFTER)),
+]
+
+
+@dataclass
+class Delivery:
+    """Something the explorer will hand to a handler: a queue body or an event."""
+
+    kind: str  # "sqs" | "glue" | "ecs"
+    payload: Any
+    tries: int = 0
+
+
+@dataclass
+class Exploration:
+    seed: int
+    steps: int = 0
+    faults_fired: int = 0
+    kills: int = 0
+    dlq: list[str] = field(default_factory=list)
+    lost_events: int = 0
+    violations: list[str] = field(default_factory=list)
+
+
+class Explorer:
+    def __init__(self, world: World, seed: int, *, dumps: int = 3, fault_rate: float = 0.5):
+        self.world = world
+        self.rng = random.Random(seed)
+        self.report = Exploration(seed)
+        self.fault_rate = fault_rate
+        self.clients: dict[str, FaultyClient] = {
+            "ddb": _wrap(world.store, "_client"),
+            "s3": _wrap(world.ctx.objects, "s3"),
+            "glue": _wrap(world.ctx.glue, "client"),
+            "ecs": _wrap(world.ctx.dbt, "client"),
+            "sqs": _wrap(world.ctx.failures, "sqs"),
+        }
+        world.ctx.manifests.s3 = self.clients["s3"]
+        offsets = list(range(-dumps, 0))
+        self.rng.shuffle(offsets)  # out-of-order arrivals
+        self.days = [world.day(n) for n in offsets]
+        self.pending: list[Delivery] = []
+        self.refs: dict[str, DumpRef] = {}
+        self.bytes_of: dict[str, bytes] = {}  # version id -> bytes uploaded
+        self.seen_runs: set[str] = set()
+        self.seen_tasks: set[str] = set()
+        self.watermarks: list[dt.date] = []
+        self.reuploads = 0
+
+    # ----- the world's moves ----------------------------------------------------------------
+
+    def upload(self, day: dt.date, rows: int = 40) -> None:
+        body = dump_bytes(day, rows=rows)
+        ref = self.world.put_dump(day, body=body)
+        self.refs[ref.key] = ref
+        self.bytes_of[self.world.versions[(ref.key, ref.etag)]] = body
+        self.pending.append(Delivery("sqs", self.world.body(ref)))
+        if self.rng.random() < 0.3:  # a duplicate delivery of the same event
+            self.pending.append(Delivery("sqs", self.world.body(ref)))
+
+    def finish_runs(self) -> None:
+        """Glue runs and dbt tasks that started end now; their events are queued."""
+        for run in self.world.glue_runs():
+            if run["Id"] in self.seen_runs:
+                continue
+            self.seen_runs.add(run["Id"])
+            state = "SUCCEEDED" if self.rng.random() < 0.85 else "FAILED"
+            force_glue_state(self.world, run["Id"], state)
+            self._queue_event("glue", self.world.glue_event(run["Id"], state, "explorer"))
+        for task in self.world.tasks():
+            if task["taskArn"] in self.seen_tasks:
+                continue
+            self.seen_tasks.add(task["taskArn"])
+            code = 0 if self.rng.random() < 0.85 else 1
+            self._queue_event("ecs", self.world.stopped(task["taskArn"], code))
+
+    def _queue_event(self, kind: str, event: Any) -> None:
+        roll = self.rng.random()
+        if roll < 0.1:
+            self.report.lost_events += 1  # EventBridge never delivers it: the sweeper must
+            return
+        self.pending.append(Delivery(kind, event))
+        if roll > 0.85:
+            self.pending.append(Delivery(kind, event))  # delivered twice
+
+    # ----- one step -------------------------------------------------------------------------
+
+    def step(self, *, faults: bool) -> None:
+        self.report.steps += 1
+        if not self.pending:
+            self.world.clock.advance(seconds=SWEEP_EVERY.total_seconds())
+            self._run(lambda: self.world.sweep(), faults=faults)
+            return
+        delivery = self.pending.pop(self.rng.randrange(len(self.pending)))
+        delivery.tries += 1
+        self.world.clock.advance(seconds=self.rng.randint(1, 90))
+        ok = self._run(lambda: self._hand(delivery), faults=faults)
+        if ok:
+            return
+        limit = MAX_RECEIVES if delivery.kind == "sqs" else EVENT_ATTEMPTS
+        if delivery.tries < limit:
+            self.pending.append(delivery)
+        elif delivery.kind == "sqs":
+            self.report.dlq.append(str(delivery.payload))
+        else:
+            self.report.lost_events += 1
+
+    def _hand(self, delivery: Delivery) -> None:
+        completions = Completions(self.world.ctx)
+        if delivery.kind == "sqs":
+            self.world.deliver_body(str(delivery.payload))
+        elif delivery.kind == "glue":
+            completions.on_glue_event(delivery.payload)
+        else:
+            completions.on_task_event(delivery.payload)
+
+    def _run(self, handler: Callable[[], object], *, faults: bool) -> bool:
+        rules = self._arm() if faults else []
+        try:
+            handler()
+        except HandlerKilled:
+            self.report.kills += 1
+            return False
+        finally:
+            for client in self.clients.values():
+                client.rules.clear()
+            self.report.faults_fired += sum(1 for rule in rules if rule.fired)
+            self.check()
+        return True
+
+    def _arm(self) -> list[Any]:
+        """Maybe one fault in this handler: at its n-th AWS call among the fault points (the
+        points share one counter, so any side effect of the handler can be the one)."""
+        if self.rng.random() >= self.fault_rate:
+            return []
+        target = self.rng.randrange(8)
+        seen = [0]
+        rules = []
+        for client, operation, kinds in FAULT_POINTS:
+            fault = self.rng.choice(kinds)
+
+            def nth(_kwargs: dict[str, Any]) -> bool:
+                seen[0] += 1
+                return seen[0] == target + 1
+
+            rules.append(self.clients[client].arm(operation, fault, when=nth))
+        return rules
+
+    # ----- invariants -----------------------------------------------------------------------
+
+    def check(self) -> None:
+        world = self.world
+        states = world.store.list_dumps()
+        running = [s for s in states if s.status in RUNNING_STATUSES]
+        if len(running) > 1:
+            self._violate(f"two pipelines in flight: {[s.key for s in running]}")
+        lease = world.store.lease()
+        for state in running:
+            if lease is None or lease.holder_key != state.key:
+                self._violate(f"{state.key} is {state.status} without the slot")
+        mark = world.store.watermark()
+        if mark is not None:
+            if self.watermarks and mark < self.watermarks[-1]:
+                self._violate(f"the watermark moved back from {self.watermarks[-1]} to {mark}")
+            self.watermarks.append(mark)
+            succeeded = [s.dump_date for s in states if "succeeded_at" in s.timestamps]
+            if mark not in succeeded:
+                on_day = [(s.key, str(s.status)) for s in states if s.dump_date == mark]
+                self._violate(f"the watermark {mark} is on a day that never succeeded: {on_day}")
+        by_token: dict[str, int] = {}
+        for run in world.glue_runs():
+            token = run.get("Arguments", {}).get(ATTEMPT_ARGUMENT, "")
+            by_token[token] = by_token.get(token, 0) + 1
+        for token, count in by_token.items():
+            if count > 1:
+                self._violate(f"{count} Glue runs for one attempt ({token})")
+        started: dict[str, int] = {}
+        for task in world.tasks():
+            started[task["startedBy"]] = started.get(task["startedBy"], 0) + 1
+        for who, count in started.items():
+            if count > 1:
+                self._violate(f"{count} dbt tasks for one attempt ({who})")
+
+    def check_settled(self) -> None:
+        world = self.world
+        states = {s.key: s for s in world.store.list_dumps()}
+        for key in self.refs:
+            state = states.get(key)
+            if state is None:
+                if not any(key in letter for letter in self.report.dlq):
+                    self._violate(f"{key} has no item and no DLQ letter: lost")
+                continue
+            if state.status not in TERMINAL_STATUSES:
+                self._violate(f"{key} never settled: {state.status} ({state.reason})")
+            if state.pending_upload:
+                self._violate(f"{key} still holds an upload: {state.pending_upload}")
+        lease = world.store.lease()
+        if lease is not None:
+            self._violate(f"the slot is still held by {lease.holder_key}")
+        succeeded = [s.dump_date for s in states.values() if "succeeded_at" in s.timestamps]
+        if world.store.watermark() != max(succeeded, default=None):
+            self._violate(f"watermark {world.store.watermark()} is not the newest success")
+        self._check_archive(states)
+        failed = [s for s in states.values() if s.status is DumpStatus.FAILED]
+        letters = {m.get("key") for m in world.dlq_messages()}
+        for state in failed:
+            if state.key not in letters:
+                self._violate(f"{state.key} FAILED without a DLQ letter")
+
+    def _check_archive(self, states: dict[str, Any]) -> None:
+        """processed/ holds the bytes of the version whose dbt run succeeded last."""
+        world = self.world
+        for key, state in states.items():
+            if "succeeded_at" not in state.timestamps:
+                continue
+            ref = self.refs[key]
+            got = world.s3.get_object(Bucket=ref.bucket, Key=ref.processed_key)["Body"].read()
+            ran = self._bytes_that_ran(key)
+            if ran is not None and hashlib.sha256(got).digest() != hashlib.sha256(ran).digest():
+                self._violate(f"{ref.processed_key} holds bytes that never ran")
+
+    def _bytes_that_ran(self, key: str) -> bytes | None:
+        runs = [
+            r
+            for r in self.world.glue_runs()
+            if r.get("Arguments", {}).get("--dump_key") == key and r["Id"] in self.seen_runs
+        ]
+        ok = [r for r in runs if r.get("JobRunState") == "SUCCEEDED"]
+        if not ok:
+            return None
+        latest = max(ok, key=lambda r: r.get("StartedOn") or dt.datetime.min)
+        version = latest["Arguments"].get("--dump_version_id")
+        return self.bytes_of.get(version) if version else None
+
+    def _violate(self, message: str) -> None:
+        if message not in self.report.violations:
+            self.report.violations.append(message)
+
+    # ----- a whole exploration --------------------------------------------------------------
+
+    def explore(self, *, steps: int = 40) -> Exploration:
+        for day in self.days:
+            self.upload(day)
+        for _ in range(steps):
+            if self.reuploads < 1 and self.rng.random() < 0.05:
+                self.reuploads += 1
+                self.upload(self.rng.choice(self.days), rows=7)  # a re-upload, maybe mid-run
+            self.finish_runs()
+            self.step(faults=True)
+        for _ in range(steps * 2):  # faults off: everything must settle
+            self.finish_runs()
+            if not self.pending and self._all_final():
+                break
+            self.step(faults=False)
+        self.check_settled()
+        return self.report
+
+    def _all_final(self) -> bool:
+        states = self.world.store.list_dumps()
+        return all(s.status in TERMINAL_STATUSES for s in states) and (
+            self.world.store.lease() is None
+        )
+
+
+def _wrap(owner: Any, attribute: str) -> FaultyClient:
+    client = getattr(owner, attribute)
+    if not isinstance(client, FaultyClient):
+        client = FaultyClient(client)
+        setattr(owner, attribute, client)
+    return client
