@@ -15,14 +15,19 @@ attempt) publishes anyway and names the operator in the report. ``--backfill tru
 published schema is not this dump's predecessor, so progress and drift are not judged.
 ``--quality_config PATH`` reads another gate settings file (local runs and tests).
 
+``--dump_version_id`` (set by the control plane from the S3 event): the load reads exactly
+that object version, the one the archive step copies to ``processed/``.
+
 Runs outside Glue too: ``awsglue`` is optional, argv is read as ``--name value`` pairs, and
 without ``--secret_arn`` the database comes from ``$DUMPFLOW_DSN``.
 
 With the Aurora secret (production), an account holding server-wide privileges (FILE,
 SUPER, anything on ``*.*`` or ``mysql.*``) refuses the load at setup: the database's own
 wall must stand behind the loader's policy (docs/deploy.md). Grants on other schemas, and
-locally (``$DUMPFLOW_DSN``, the demo's root) everything, are a loud warning in the log
-and the report.
+locally (``$DUMPFLOW_DSN``) everything, are a loud warning in the log and the report.
+``--db_account_check warn`` turns the refusal into that warning: only the local Glue service
+(``dumpflow.local.glue_runner``) passes it, because the demo's secret names the developer's
+own server root; the template never sets it.
 """
 
 from __future__ import annotations
@@ -174,6 +179,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     args = parse_args(sys.argv[1:] if argv is None else argv)
     secret_arn = args.get("secret_arn", "")
+    account_check = args.get("db_account_check", "refuse")
     raw_required = args.get("required_tables", DEFAULT_REQUIRED_TABLES)
     required = [name.strip() for name in raw_required.split(",") if name.strip()]
     source = f"s3://{args['dump_bucket']}/{args['dump_key']}"
@@ -186,6 +192,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     try:
         try:
+            if account_check not in ("refuse", "warn"):
+                raise ValueError(f"--db_account_check {account_check!r}: must be refuse or warn")
             tls = TlsMode.parse(args.get("db_tls") or TlsMode.VERIFY_IDENTITY, "--db_tls")
             dsn = dsn_from_secret(secret_arn, tls=tls) if secret_arn else Dsn.from_env()
         except (ValueError, DsnError) as exc:
@@ -200,7 +208,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             dump_label=args["dump_key"],
             s3_client=s3,
             before_publish=gate,
-            refuse_global_privileges=bool(secret_arn),
+            refuse_global_privileges=bool(secret_arn) and account_check == "refuse",
+            source_version_id=args.get("dump_version_id") or None,
         )
     except QualityRejected as exc:
         body.update(status="REJECTED", error=exc.to_dict(), quality=exc.report.quality)

@@ -6,6 +6,8 @@ same files, the same stack, the same outcomes, whoever runs the function.
 
 from __future__ import annotations
 
+import re
+
 from dumpflow.control.state import DumpStatus
 from dumpflow.local.sample_chain import StepOutcome
 from dumpflow.local.sample_world import SampleWorld
@@ -45,7 +47,10 @@ def assert_success_chain(world: SampleWorld, outcomes: list[StepOutcome]) -> Non
 
     task = glue.details["task"]
     assert task["taskArn"] == world.samples.task_arn
-    assert task["startedBy"].startswith(f"dumpflow-{world.dump.dump_date:%Y%m%d}")
+    # each start carries a token of its own (Glue --attempt_token, ECS startedBy)
+    assert re.fullmatch(r"[0-9a-f]{24}", run["Arguments"]["--attempt_token"])
+    assert re.fullmatch(r"dumpflow-[0-9a-f]{24}", task["startedBy"])
+    assert task["startedBy"] != f"dumpflow-{run['Arguments']['--attempt_token']}"
     (override,) = task["overrides"]["containerOverrides"]
     environment = {item["name"]: item["value"] for item in override["environment"]}
     assert environment["DUMP_KEY"] == world.dump.key

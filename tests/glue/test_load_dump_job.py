@@ -366,3 +366,53 @@ def test_the_aurora_connection_verifies_tls_unless_told_otherwise(aws: dict[str,
     assert script.dsn_from_secret(secret["ARN"]).tls.value == "verify-identity"
     with pytest.raises(script.LoadError, match="--db_tls='maybe'"):
         script.main(job_args("staging_never_touched", secret_arn=secret["ARN"], db_tls="maybe"))
+
+
+@pytest.mark.mariadb
+def test_only_an_explicit_warn_lets_a_root_secret_load_and_the_report_says_so(
+    aws: dict[str, Any], samples: dict[str, SampleDump], mariadb_dsn: Dsn, published: str
+) -> None:
+    """The local Glue service's ``--db_account_check warn`` (the demo's root secret)."""
+    upload(aws["s3"], samples["good"])
+    secret = aws["secrets"].create_secret(
+        Name="aurora-local-root",
+        SecretString=json.dumps(
+            {
+                "host": mariadb_dsn.host,
+                "port": mariadb_dsn.port,
+                "username": mariadb_dsn.user,
+                "password": mariadb_dsn.password,
+            }
+        ),
+    )
+    common = {
+        "required_tables": REQUIRED_TABLES,
+        "secret_arn": secret["ARN"],
+        "db_tls": "preferred",
+    }
+
+    with pytest.raises(LoadError) as raised:
+        load_script().main(job_args(published, **common, db_account_check="never"))
+    assert raised.value.stage == "setup" and "--db_account_check" in raised.value.cause
+
+    result = load_script().main(job_args(published, **common, db_account_check="warn"))
+
+    assert result["status"] == "SUCCEEDED"
+    assert any("ON *.*" in warning for warning in result["warnings"])
+
+
+@pytest.mark.mariadb
+def test_the_job_loads_the_version_the_event_named_not_a_later_re_upload(
+    aws: dict[str, Any], samples: dict[str, SampleDump], mariadb_dsn: Dsn, published: str
+) -> None:
+    aws["s3"].put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    upload(aws["s3"], samples["good"])
+    announced = aws["s3"].head_object(Bucket=BUCKET, Key=KEY)["VersionId"]
+    aws["s3"].put_object(Bucket=BUCKET, Key=KEY, Body=samples["stale"].path.read_bytes())
+
+    result = load_script().main(
+        job_args(published, required_tables=REQUIRED_TABLES, dump_version_id=announced)
+    )
+
+    assert result["status"] == "SUCCEEDED"
+    assert result["sha256"] == hashlib.sha256(samples["good"].path.read_bytes()).hexdigest()

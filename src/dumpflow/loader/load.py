@@ -295,6 +295,7 @@ def load_dump(
     s3_client: Any | None = None,
     before_publish: BeforePublish | None = None,
     refuse_global_privileges: bool = False,
+    source_version_id: str | None = None,
 ) -> LoadReport:
     """Load ``source`` (path or s3://bucket/key, gzip or not) into ``schema`` atomically.
 
@@ -306,6 +307,9 @@ def load_dump(
     An account holding privileges beyond the target and its helper schemas (FILE, SUPER,
     anything on ``*.*``, ``mysql.*`` or another schema) is logged as a warning and listed in
     the report; ``refuse_global_privileges`` refuses server-wide ones (the Glue job).
+
+    ``source_version_id`` reads that version of an s3:// source (the upload the event
+    announced, which the control plane archives), never whatever the key holds by now.
 
     Raises LoadError naming the dump, the stage and the cause; the target is then unchanged.
     """
@@ -360,6 +364,7 @@ def load_dump(
                 workers or default_workers(),
                 s3_client,
                 admin,
+                source_version_id,
             )
             report.warnings.extend([warning] if broad.all else [])
             if before_publish is not None:
@@ -408,9 +413,10 @@ def _load_into_shadow(
     workers: int,
     s3_client: Any | None,
     admin: pymysql.connections.Connection,
+    source_version_id: str | None = None,
 ) -> LoadReport:
     shadow = shadow_name(schema)
-    stream = DumpStream(source, s3_client=s3_client)
+    stream = DumpStream(source, s3_client=s3_client, version_id=source_version_id)
     pool = WorkerPool(dsn, shadow, workers)
     run = _Run(label, pool, tables, max_packet)
     run.flavor = flavor

@@ -45,6 +45,8 @@ class DumpStream:
 
     source: str
     s3_client: Any | None = None
+    #: for s3:// sources: read exactly this object version (the one the event announced)
+    version_id: str | None = None
     chunk_bytes: int = CHUNK_BYTES
     raw_bytes: int = 0
     sql_bytes: int = 0
@@ -70,9 +72,14 @@ class DumpStream:
 
                 client = boto3.client("s3")
             try:
-                body: _Readable = client.get_object(Bucket=bucket, Key=key)["Body"]
+                if self.version_id:
+                    found = client.get_object(Bucket=bucket, Key=key, VersionId=self.version_id)
+                else:
+                    found = client.get_object(Bucket=bucket, Key=key)
+                body: _Readable = found["Body"]
             except Exception as exc:
-                raise SourceError(f"cannot read {self.source}: {exc}") from exc
+                named = f" (version {self.version_id})" if self.version_id else ""
+                raise SourceError(f"cannot read {self.source}{named}: {exc}") from exc
             return body
         path = Path(self.source)
         try:
