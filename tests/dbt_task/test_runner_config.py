@@ -34,9 +34,14 @@ def test_environment_of_the_ecs_task_is_read(runner: ModuleType) -> None:
         "lock_wait_timeout_seconds": 20,
         "source_schema": "staging_backfill",
     }
+    # cautious: no test of a model the backfill does not rebuild (today's int_contracts)
     assert runner.dbt_commands(config) == [
-        ["build", "--select", "tag:staging", "tag:daily_snapshot"]
-    ]
+        [
+            "build", "--select", "tag:staging", "tag:daily_snapshot",
+            "--indirect-selection", "cautious",
+        ]
+    ]  # fmt: skip
+    assert (config.retry_deadline, config.retry_backoff) == (900.0, 5.0)
 
 
 def test_a_normal_run_seeds_then_builds_everything(runner: ModuleType) -> None:
