@@ -126,41 +126,19 @@ def test_a_failed_date_leaves_nothing_and_its_rerun_equals_a_clean_run(
     assert {k: v for k, v in sums.items() if k[1] == day1.dump_date} == before_sums
 
 
-def test_a_locked_snapshot_fails_fast_instead_of_waiting(
+@pytest.fixture(scope="module")
+def built_warehouse(
     runner: ModuleType,
     mariadb_dsn: Dsn,
     warehouse_suffix: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    _restore_sample(mariadb_dsn, warehouse_suffix, tmp_path)
-    _task_environment(
-        monkeypatch,
-        mariadb_dsn,
-        warehouse_suffix,
-        DBT_LOCK_WAIT_TIMEOUT="2",
-        DBT_RETRY_DEADLINE="0",
-    )
-    assert runner.main([]) == runner.EXIT_OK
-    snapshot = f"`silver{warehouse_suffix}`.`tenant_room_snapshot_daily`"
-    holder = pymysql.connect(**{**mariadb_dsn.connect_kwargs(), "autocommit": False})
-    try:
-        with holder.cursor() as cur:  # another session holds the date's rows (uncommitted)
-            cur.execute(f"DELETE FROM {snapshot} WHERE snapshot_date = '{DUMP_DATE}'")
-            assert cur.rowcount > 0
-        caplog.set_level("INFO", logger="dumpflow.dbt_task")
-        started = time.monotonic()
-
-        assert runner.main([]) == runner.EXIT_FAILED
-
-        # start-up + a 2 s wait; the server's default (50 s per wait) would not fit
-        assert time.monotonic() - started < 40
-        errors = " ".join(r.getMessage() for r in caplog.records if r.levelname == "ERROR")
-        assert "tenant_room_snapshot_daily" in errors and "Lock wait timeout" in errors
-    finally:
-        holder.rollback()
-        holder.close()
+    """One successful run of DUMP_DATE that the lock tests below start from (built once).
+    The reader test leaves it successful; the locked test, last, fails it."""
+    _restore_sample(mariadb_dsn, warehouse_suffix, tmp_path_factory.mktemp("sample"))
+    with pytest.MonkeyPatch.context() as env:
+        _task_environment(env, mariadb_dsn, warehouse_suffix)
+        assert runner.main([]) == runner.EXIT_OK
 
 
 class _Signal(logging.Handler):
@@ -179,11 +157,10 @@ def test_a_reader_holding_a_table_model_delays_the_run_but_never_fails_it(
     runner: ModuleType,
     mariadb_dsn: Dsn,
     warehouse_suffix: str,
-    tmp_path: Path,
+    built_warehouse: None,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    _restore_sample(mariadb_dsn, warehouse_suffix, tmp_path)
     _task_environment(
         monkeypatch,
         mariadb_dsn,
@@ -192,7 +169,6 @@ def test_a_reader_holding_a_table_model_delays_the_run_but_never_fails_it(
         DBT_RETRY_BACKOFF="1",
         DBT_RETRY_DEADLINE="300",
     )
-    assert runner.main([]) == runner.EXIT_OK
     signal = _Signal()
     logging.getLogger("dumpflow.dbt_task").addHandler(signal)
     reader = pymysql.connect(**{**mariadb_dsn.connect_kwargs(), "autocommit": False})
@@ -233,3 +209,38 @@ def test_a_reader_holding_a_table_model_delays_the_run_but_never_fails_it(
     finally:
         logging.getLogger("dumpflow.dbt_task").removeHandler(signal)
         reader.close()
+
+
+def test_a_locked_snapshot_fails_fast_instead_of_waiting(
+    runner: ModuleType,
+    mariadb_dsn: Dsn,
+    warehouse_suffix: str,
+    built_warehouse: None,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _task_environment(
+        monkeypatch,
+        mariadb_dsn,
+        warehouse_suffix,
+        DBT_LOCK_WAIT_TIMEOUT="2",
+        DBT_RETRY_DEADLINE="0",
+    )
+    snapshot = f"`silver{warehouse_suffix}`.`tenant_room_snapshot_daily`"
+    holder = pymysql.connect(**{**mariadb_dsn.connect_kwargs(), "autocommit": False})
+    try:
+        with holder.cursor() as cur:  # another session holds the date's rows (uncommitted)
+            cur.execute(f"DELETE FROM {snapshot} WHERE snapshot_date = '{DUMP_DATE}'")
+            assert cur.rowcount > 0
+        caplog.set_level("INFO", logger="dumpflow.dbt_task")
+        started = time.monotonic()
+
+        assert runner.main([]) == runner.EXIT_FAILED
+
+        # start-up + a 2 s wait; the server's default (50 s per wait) would not fit
+        assert time.monotonic() - started < 40
+        errors = " ".join(r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+        assert "tenant_room_snapshot_daily" in errors and "Lock wait timeout" in errors
+    finally:
+        holder.rollback()
+        holder.close()

@@ -9,8 +9,8 @@
     post_hook=[
         "{{ ensure_index(this, ['tenant_id', 'valid_from']) }}",
         "{{ ensure_index(this, ['valid_from']) }}",
-        "{{ ensure_index(this, ['valid_to']) }}",
-        "{{ ensure_index(this, ['is_current', 'status_code']) }}",
+        "{{ ensure_index(this, ['valid_to', 'tenant_id', 'valid_from', 'is_current']) }}",
+        "{{ ensure_index(this, ['is_current', 'status_code', 'tenant_id', 'valid_from', 'contract_type_code']) }}",
     ]
 ) }}
 
@@ -26,7 +26,10 @@
 -- interval whose (status, contract type) differs from D's observation is closed on D - 1,
 -- a new one opens on D, and every open interval gets days_in_status up to D. The rows
 -- written replace their (tenant_id, valid_from) keys; the cost follows the number of
--- tenants, not the days of history.
+-- tenants, not the days of history. Indexes: the open intervals are read from a covering
+-- index leading with (is_current, status_code) (also the dashboards' "current status"
+-- read), the tests' scope (valid_to is null or >= D - 1) from one leading with valid_to,
+-- the pre-hooks' predicates from (valid_from) and (valid_to, ...).
 --
 -- First build, backfill or full refresh: the whole history from every observation (a
 -- backfilled date in the middle splits or merges exactly the intervals around it; every
