@@ -255,6 +255,7 @@ class Scenario:
     quirky_movings: list[tuple[Any, ...]]
     unknown_history: list[tuple[Any, ...]]
     quirky_day2: SourceFacts
+    moveout_reasons: list[tuple[Any, ...]]  # (moving_id, stored reason, expected reason)
 
 
 @pytest.fixture(scope="module")
@@ -330,6 +331,15 @@ def scenario(
                 f"AND valid_from = '{dumps[1].dump_date}'",
             )
             quirky_day2 = facts[dumps[1].dump_date]
+            # the reason of that contract's move-out: the tenant's reason_moveout belongs to
+            # the tenant's current contract only (computed here from the source rows)
+            moveout_reasons = _rows(
+                dsn,
+                f"SELECT o.moving_id, o.moveout_reason_code, CASE WHEN t.moving_id = m.id "
+                f"THEN t.reason_moveout END FROM `gold{suffix}`.moveouts o "
+                f"JOIN `{staging}`.movings m ON m.id = o.moving_id "
+                f"LEFT JOIN `{staging}`.tenants t ON t.id = m.tenant_id",
+            )
             run("rerun_day3", dumps[2], [])
             run("older_day2", dumps[1], [])
             # the corrected second dump (without the quirks) as a backfill of that date
@@ -354,6 +364,7 @@ def scenario(
             yield Scenario(
                 db_server.engine, dumps, facts, quirks, exit_codes, after, checksums, reports,
                 indexes, explain, quirky_movings, unknown_history, quirky_day2,
+                moveout_reasons,
             )  # fmt: skip
         finally:
             drop_schemas_containing(dsn, suffix)
@@ -502,3 +513,10 @@ def test_the_increment_filter_is_answered_from_the_snapshot_date_index(
     extras = " ".join(str(row[-1]) for row in scenario.explain)
     # MAX read from the index before execution, no scan (MariaDB's / MySQL's wording)
     assert "Select tables optimized away" in extras or "Rows fetched before execution" in extras
+
+
+def test_moveouts_carry_that_contracts_reason(scenario: Scenario) -> None:
+    rows = scenario.moveout_reasons
+    assert rows and all(stored == expected for _, stored, expected in rows)
+    assert any(expected is not None for *_, expected in rows)  # some reasons are known
+    assert any(expected is None for *_, expected in rows)  # earlier contracts: none
