@@ -205,9 +205,13 @@ class StepOutcome:
 
     @property
     def lost_a_lock_wait(self) -> bool:
-        """Failed only because a lock wait timed out (a reader held the table): retryable."""
-        texts = [self.error or ""] + [n.message or "" for n in self.nodes if not n.ok]
-        return not self.success and any(m in text for text in texts for m in LOCK_ERRORS)
+        """Failed only because lock waits timed out (a reader held a table): retryable. A
+        failed invariant or any other error among the failures is not retried."""
+        if self.success:
+            return False
+        bad = [node.message or "" for node in self.nodes if not node.ok]
+        texts = bad or [self.error or ""]
+        return all(any(marker in text for marker in LOCK_ERRORS) for text in texts)
 
 
 def tls_arguments(config: RunConfig) -> dict[str, Any]:
