@@ -7,6 +7,7 @@
         "{{ status_history_reset('reopen') }}",
     ],
     post_hook=[
+        "{{ status_history_reset('days') }}",
         "{{ ensure_index(this, ['tenant_id', 'valid_from']) }}",
         "{{ ensure_index(this, ['valid_from']) }}",
         "{{ ensure_index(this, ['valid_to', 'tenant_id', 'valid_from', 'is_current']) }}",
@@ -23,9 +24,10 @@
 -- Daily run (incremental, the dump date D is the newest): only D's observations and the
 -- open intervals are read. The pre-hooks first undo an earlier run of D (intervals starting
 -- on D deleted, those closed on D - 1 reopened: macros/status_history.sql); then an open
--- interval whose (status, contract type) differs from D's observation is closed on D - 1,
--- a new one opens on D, and every open interval gets days_in_status up to D. The rows
--- written replace their (tenant_id, valid_from) keys; the cost follows the number of
+-- interval whose (status, contract type) differs from D's observation is closed on D - 1
+-- and a new one opens on D: only those rows are written (they replace their (tenant_id,
+-- valid_from) keys); a post-hook then sets days_in_status of every open interval up to D
+-- in place (no index holds it). The cost follows the day's changes and the number of
 -- tenants, not the days of history. Indexes: the open intervals are read from a covering
 -- index leading with (is_current, status_code) (also the dashboards' "current status"
 -- read), the tests' scope (valid_to is null or >= D - 1) from one leading with valid_to,
@@ -69,15 +71,15 @@ compared as (
 ),
 
 intervals as (
-    -- open intervals: closed on D - 1 when D's observation differs, else still open
+    -- open intervals whose (status, contract type) differs from D's: closed on D - 1
     select
         tenant_id,
         valid_from,
-        case when is_changed = 1
-            then date_sub({{ dump_date_literal() }}, interval 1 day) end as valid_to,
+        date_sub({{ dump_date_literal() }}, interval 1 day) as valid_to,
         status_code,
         contract_type_code
     from compared
+    where is_changed = 1
     union all
     -- new intervals from D: a changed tenant, or one never seen before
     select t.tenant_id, {{ dump_date_literal() }}, null, t.status_code, t.contract_type_code
