@@ -6,6 +6,13 @@ backfill, runs ``dbt seed`` + ``dbt build`` in-process with the dump date as a v
 one line per node, writes a summary to ``reports/dbt/<date>.json`` when a bucket is
 configured, and returns non-zero on any error or failed test. ``main`` is also called
 in-process by the local demo.
+
+Two kinds of tests: source-data quality (severity warn: dangling references, unknown codes,
+odd values) never fails the run; each one that found rows is counted with its first
+offending keys in the report's ``data_quality`` section. The warehouse's own invariants
+(severity error) fail it. A failed run removes every partition of its date from the daily
+models before exiting non-zero (a date is all or nothing), and a build that lost a lock
+wait to a reader (1205) is retried with back-off within DBT_RETRY_DEADLINE seconds.
 """
 
 from __future__ import annotations
@@ -29,6 +36,18 @@ import pymysql
 PROJECT_DIR = Path(__file__).resolve().parent
 RDS_CA_BUNDLE = PROJECT_DIR / "certs" / "rds-ca-bundle.pem"
 SNAPSHOT_TABLE = "tenant_room_snapshot_daily"
+HISTORY_TABLE = "tenant_status_history"
+STATUS_DAILY_TABLE = "tenant_status_daily"
+# The date-partitioned models (layer, table): one partition per dump date, snapshot_date.
+DAILY_TABLES = (
+    ("silver", SNAPSHOT_TABLE),
+    ("silver", STATUS_DAILY_TABLE),
+    ("gold", "occupancy_property_daily"),
+    ("gold", "occupancy_daily"),
+)
+SAMPLE_KEYS = 10  # offending keys sampled per source-data-quality warning
+LOCK_ERRORS = ("1205", "Lock wait timeout", "metadata lock")
+LEFTOVER_SUFFIXES = ("__dbt_tmp", "__dbt_backup")
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 
 log = logging.getLogger("dumpflow.dbt_task")
@@ -59,6 +78,8 @@ class RunConfig:
     user: str = "root"
     password: str = ""
     lock_wait_timeout: int = 60
+    retry_deadline: float = 900.0  # DBT_RETRY_DEADLINE: seconds for lock-wait retries
+    retry_backoff: float = 5.0  # DBT_RETRY_BACKOFF: first pause, doubled each retry (max 60)
     tls: str = "preferred"  # DBT_TLS: as the prod profile's tls field (mysql_tls adapter)
     tls_ca: str = ""
 
@@ -73,10 +94,18 @@ class RunConfig:
             threads = int(env.get("DBT_THREADS") or 2)
             port = int(env.get("DBT_PORT") or 3306)
             lock_wait = int(env.get("DBT_LOCK_WAIT_TIMEOUT") or 60)
+            retry_deadline = float(env.get("DBT_RETRY_DEADLINE") or 900)
+            retry_backoff = float(env.get("DBT_RETRY_BACKOFF") or 5)
         except ValueError as exc:
             raise RunRefused(
-                f"dbt task {raw_date}: DBT_THREADS/DBT_PORT/DBT_LOCK_WAIT_TIMEOUT: {exc}"
+                f"dbt task {raw_date}: DBT_THREADS/DBT_PORT/DBT_LOCK_WAIT_TIMEOUT/"
+                f"DBT_RETRY_DEADLINE/DBT_RETRY_BACKOFF: {exc}"
             ) from exc
+        if lock_wait < 1 or retry_deadline < 0 or retry_backoff <= 0:
+            raise RunRefused(
+                f"dbt task {raw_date}: DBT_LOCK_WAIT_TIMEOUT must be >= 1, DBT_RETRY_DEADLINE "
+                ">= 0 and DBT_RETRY_BACKOFF > 0"
+            )
         return cls(
             dump_date=dump_date,
             dump_key=env.get("DUMP_KEY", ""),
@@ -91,6 +120,8 @@ class RunConfig:
             user=env.get("DBT_USER") or "root",
             password=env.get("DBT_PASSWORD", ""),
             lock_wait_timeout=lock_wait,
+            retry_deadline=retry_deadline,
+            retry_backoff=retry_backoff,
             tls=env.get("DBT_TLS")
             or ("verify-identity" if (env.get("DBT_TARGET") or "prod") == "prod" else "preferred"),
             tls_ca=env.get("DBT_TLS_CA", ""),
@@ -99,6 +130,13 @@ class RunConfig:
     @property
     def silver_schema(self) -> str:
         return "silver" + self.schema_suffix
+
+    @property
+    def gold_schema(self) -> str:
+        return "gold" + self.schema_suffix
+
+    def schema_of(self, layer: str) -> str:
+        return layer + self.schema_suffix
 
     @property
     def dbt_vars(self) -> dict[str, Any]:
@@ -136,6 +174,25 @@ class NodeOutcome:
 
 
 @dataclass(slots=True)
+class QualityCheck:
+    """A source-data-quality test (severity warn) that found rows: the report's
+    ``data_quality`` entry; ``sql`` (its compiled SELECT of offending rows) is not reported."""
+
+    name: str
+    model: str | None
+    column: str | None
+    kind: str
+    failures: int
+    sample_keys: list[str] = field(default_factory=list)
+    sql: str = field(default="", repr=False)
+
+    def as_report(self) -> dict[str, Any]:
+        entry = asdict(self)
+        del entry["sql"]
+        return entry
+
+
+@dataclass(slots=True)
 class StepOutcome:
     """One dbt command (seed or build)."""
 
@@ -143,6 +200,18 @@ class StepOutcome:
     success: bool
     nodes: list[NodeOutcome] = field(default_factory=list)
     error: str | None = None
+    warnings: list[QualityCheck] = field(default_factory=list)
+    retried: bool = False  # superseded by a later attempt of the same command
+
+    @property
+    def lost_a_lock_wait(self) -> bool:
+        """Failed only because lock waits timed out (a reader held a table): retryable. A
+        failed invariant or any other error among the failures is not retried."""
+        if self.success:
+            return False
+        bad = [node.message or "" for node in self.nodes if not node.ok]
+        texts = bad or [self.error or ""]
+        return all(any(marker in text for marker in LOCK_ERRORS) for text in texts)
 
 
 def tls_arguments(config: RunConfig) -> dict[str, Any]:
@@ -161,17 +230,36 @@ def tls_arguments(config: RunConfig) -> dict[str, Any]:
     return {"ssl": context}
 
 
-def newest_snapshot(config: RunConfig) -> dt.date | None:
-    """The newest snapshot date already stored, or None before the first run."""
-    conn = pymysql.connect(
+def connect(config: RunConfig) -> pymysql.connections.Connection:
+    """The runner's own connection (autocommit), with the task's lock wait bound."""
+    return pymysql.connect(
         host=config.host,
         port=config.port,
         user=config.user,
         password=config.password,
         connect_timeout=10,
-        init_command=f"SET SESSION lock_wait_timeout = {config.lock_wait_timeout}",
+        autocommit=True,
+        init_command=(
+            f"SET SESSION lock_wait_timeout = {config.lock_wait_timeout}, "
+            f"innodb_lock_wait_timeout = {config.lock_wait_timeout}"
+        ),
         **tls_arguments(config),
     )
+
+
+def _table_exists(cur: Any, schema: str, table: str) -> bool:
+    cur.execute(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = %s "
+        "AND table_name = %s",
+        (schema, table),
+    )
+    row = cur.fetchone()
+    return bool(row and row[0])
+
+
+def newest_snapshot(config: RunConfig) -> dt.date | None:
+    """The newest snapshot date already stored, or None before the first run."""
+    conn = connect(config)
     try:
         with conn.cursor() as cur:
             cur.execute(
@@ -201,10 +289,37 @@ def check_order(config: RunConfig, newest: dt.date | None) -> None:
 
 
 def dbt_commands(config: RunConfig) -> list[list[str]]:
-    """``seed`` + ``build``; a backfill rebuilds only the staging views and daily partitions."""
+    """``seed`` + ``build``; a backfill rebuilds only the staging views and daily partitions.
+
+    A backfill selects tests cautiously: only tests whose every parent it rebuilds (dbt's
+    eager default would also run, say, a relationships test of today's ``int_contracts``
+    against the old dump's staging views, and fail).
+    """
     if config.backfill:
-        return [["build", "--select", "tag:staging", "tag:daily_snapshot"]]
+        return [
+            [
+                "build", "--select", "tag:staging", "tag:daily_snapshot",
+                "--indirect-selection", "cautious",
+            ]
+        ]  # fmt: skip
     return [["seed"], ["build"]]
+
+
+def _quality_check(node_result: Any) -> QualityCheck | None:
+    """A test of severity warn that found rows, as a data_quality entry (keys sampled later)."""
+    node = node_result.node
+    if str(node_result.status) != "warn" or str(node.resource_type) != "test":
+        return None
+    metadata = getattr(node, "test_metadata", None)
+    attached = getattr(node, "attached_node", None) or ""
+    return QualityCheck(
+        name=node.name,
+        model=attached.split(".")[-1] if attached else None,
+        column=getattr(node, "column_name", None),
+        kind=metadata.name if metadata is not None else "singular",
+        failures=int(getattr(node_result, "failures", None) or 0),
+        sql=getattr(node, "compiled_code", None) or "",
+    )
 
 
 def _outcomes(result: Any) -> list[NodeOutcome]:
@@ -246,6 +361,10 @@ def run_dbt(command: list[str], config: RunConfig, work_dir: Path) -> StepOutcom
     result = dbtRunner().invoke(args)
     step = StepOutcome(command=" ".join(command), success=bool(result.success))
     step.nodes = _outcomes(result.result)
+    for node_result in getattr(result.result, "results", None) or []:
+        check = _quality_check(node_result)
+        if check is not None:
+            step.warnings.append(check)
     if result.exception is not None:
         step.error = f"{type(result.exception).__name__}: {result.exception}"
     for node in step.nodes:
@@ -293,6 +412,127 @@ def load_quality(s3: Any, bucket: str, dump_date: dt.date) -> dict[str, Any]:
     }
 
 
+def sample_offending_keys(config: RunConfig, checks: Sequence[QualityCheck]) -> None:
+    """Fill each check's ``sample_keys``: the first column of its first offending rows (the
+    dangling value of a relationships test, the row's id for not_null). Best effort: a
+    sampling error is logged, never fails the run."""
+    if not checks:
+        return
+    try:
+        conn = connect(config)
+    except pymysql.MySQLError as exc:
+        log.warning("data quality: cannot sample offending keys: %s", exc)
+        return
+    try:
+        with conn.cursor() as cur:
+            for check in checks:
+                if not check.sql:
+                    continue
+                try:
+                    cur.execute(f"SELECT * FROM (\n{check.sql}\n) AS offending LIMIT {SAMPLE_KEYS}")
+                    check.sample_keys = [str(row[0]) for row in cur.fetchall()]
+                except pymysql.MySQLError as exc:
+                    log.warning("data quality %s: cannot sample keys: %s", check.name, exc)
+    finally:
+        conn.close()
+    for check in checks:
+        log.warning(
+            "data quality %s (%s.%s): %d row(s); first keys %s",
+            check.name, check.model, check.column, check.failures,
+            ", ".join(check.sample_keys) or "-",
+        )  # fmt: skip
+
+
+def drop_leftovers(config: RunConfig) -> list[str]:
+    """Drop ``__dbt_tmp`` / ``__dbt_backup`` tables an interrupted build left in silver and
+    gold (a rename that lost its lock wait leaves the intermediate table behind)."""
+    conn = connect(config)
+    dropped: list[str] = []
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                "WHERE table_schema IN (%s, %s)",
+                (config.silver_schema, config.gold_schema),
+            )
+            for schema, table in cur.fetchall():
+                if str(table).endswith(LEFTOVER_SUFFIXES):
+                    cur.execute(f"DROP TABLE IF EXISTS `{schema}`.`{table}`")
+                    dropped.append(f"{schema}.{table}")
+    finally:
+        conn.close()
+    if dropped:
+        log.warning("dropped leftovers of an interrupted build: %s", ", ".join(dropped))
+    return dropped
+
+
+def remove_date_partitions(config: RunConfig) -> list[str]:
+    """After a failed run: no partition of the dump date stays in any daily model, and the
+    status history loses what a daily run of that date wrote (as its pre-hooks undo it), so
+    a re-run starts from the state before the date. A backfill's history is rebuilt in full
+    by its next run; it is left as it is. Returns what was removed (for the log)."""
+    day = config.dump_date
+    removed: list[str] = []
+    conn = connect(config)
+    try:
+        with conn.cursor() as cur:
+            for layer, table in DAILY_TABLES:
+                schema = config.schema_of(layer)
+                if _table_exists(cur, schema, table):
+                    cur.execute(
+                        f"DELETE FROM `{schema}`.`{table}` WHERE snapshot_date = %s", (day,)
+                    )
+                    removed.append(f"{schema}.{table}: {cur.rowcount} row(s)")
+            silver = config.silver_schema
+            if not config.backfill and _table_exists(cur, silver, HISTORY_TABLE):
+                history = f"`{silver}`.`{HISTORY_TABLE}`"
+                conn.begin()
+                cur.execute(f"DELETE FROM {history} WHERE valid_from >= %s", (day,))
+                opened = cur.rowcount
+                cur.execute(
+                    f"UPDATE {history} SET valid_to = NULL, is_current = 1 WHERE valid_to >= %s",
+                    (day - dt.timedelta(days=1),),
+                )
+                reopened = cur.rowcount
+                cur.execute(
+                    f"UPDATE {history} AS h CROSS JOIN (SELECT MAX(snapshot_date) AS latest "
+                    f"FROM `{silver}`.`{STATUS_DAILY_TABLE}`) AS newest "
+                    "SET h.days_in_status = DATEDIFF(newest.latest, h.valid_from) + 1 "
+                    "WHERE h.is_current = 1 AND newest.latest IS NOT NULL"
+                )
+                conn.commit()
+                removed.append(
+                    f"{silver}.{HISTORY_TABLE}: {opened} interval(s) removed, {reopened} reopened"
+                )
+    finally:
+        conn.close()
+    log.warning("dbt task %s failed: removed its partitions (%s)", day, "; ".join(removed))
+    return removed
+
+
+def run_with_retries(
+    command: list[str], config: RunConfig, work_dir: Path, started: float
+) -> list[StepOutcome]:
+    """One dbt command; repeated after a lost lock wait (a reader's long transaction) with
+    doubling pauses while the retry deadline allows. Every attempt is returned."""
+    attempts: list[StepOutcome] = []
+    pause = config.retry_backoff
+    while True:
+        step = run_dbt(command, config, work_dir)
+        attempts.append(step)
+        elapsed = time.monotonic() - started
+        if not step.lost_a_lock_wait or elapsed + pause > config.retry_deadline:
+            return attempts
+        log.warning(
+            "dbt %s %s lost a lock wait (attempt %d); retrying in %.0f s",
+            step.command, config.dump_date, len(attempts), pause,
+        )  # fmt: skip
+        step.retried = True
+        drop_leftovers(config)
+        time.sleep(pause)
+        pause = min(pause * 2, 60.0)
+
+
 def write_report(config: RunConfig, report: dict[str, Any]) -> str | None:
     """Upload the run summary to ``reports/dbt/<date>.json``, with the quality gate's verdict
     on the load it transformed (``load_quality``); the key, or None without a bucket."""
@@ -317,6 +557,7 @@ def _report(
     config: RunConfig, status: str, started: float, steps: Sequence[StepOutcome], error: str | None
 ) -> dict[str, Any]:
     nodes = [node for step in steps for node in step.nodes]
+    checks = [check for step in steps if not step.retried for check in step.warnings]
     counts: dict[str, int] = {}
     for node in nodes:
         counts[node.status] = counts.get(node.status, 0) + 1
@@ -331,10 +572,16 @@ def _report(
         "seconds": round(time.monotonic() - started, 3),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(),
         "counts": counts,
+        "data_quality": {
+            "warnings": len(checks),
+            "failing_rows": sum(check.failures for check in checks),
+            "checks": [check.as_report() for check in checks],
+        },
         "steps": [
             {
                 "command": step.command,
                 "success": step.success,
+                "retried": step.retried,
                 "error": step.error,
                 "nodes": [asdict(node) for node in step.nodes],
             }
@@ -385,18 +632,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         "dbt task %s (key %s, target %s, backfill %s)",
         config.dump_date, config.dump_key or "-", config.target, config.backfill,
     )  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="dumpflow-dbt-") as work:
-        for command in dbt_commands(config):
-            step = run_dbt(command, config, Path(work))
-            steps.append(step)
-            if not step.success:
-                break
-    failed = [step for step in steps if not step.success]
-    error = None
     task = f"dbt task {config.dump_date} ({config.dump_key or 'no DUMP_KEY'})"
+    try:
+        drop_leftovers(config)
+        with tempfile.TemporaryDirectory(prefix="dumpflow-dbt-") as work:
+            for command in dbt_commands(config):
+                attempts = run_with_retries(command, config, Path(work), started)
+                steps.extend(attempts)
+                if not attempts[-1].success:
+                    break
+    except pymysql.MySQLError as exc:
+        message = f"{task}: warehouse error outside dbt: {exc}"
+        log.error("%s", message)
+        write_report(config, _report(config, "failed", started, steps, message))
+        return EXIT_FAILED
+    final = [step for step in steps if not step.retried]
+    failed = [step for step in final if not step.success]
+    sample_offending_keys(config, [c for step in final for c in step.warnings])
+    error = None
     if failed:
         bad = [n.unique_id for n in failed[0].nodes if not n.ok]
         error = failed[0].error or f"dbt {failed[0].command} failed: {', '.join(bad)}"
+        try:
+            remove_date_partitions(config)
+        except pymysql.MySQLError as exc:
+            error += f"; removing the date's partitions failed too (re-run the date): {exc}"
         log.error("%s: %s", task, error)
     else:
         log.info("%s: succeeded in %.1f s", task, time.monotonic() - started)

@@ -34,9 +34,14 @@ def test_environment_of_the_ecs_task_is_read(runner: ModuleType) -> None:
         "lock_wait_timeout_seconds": 20,
         "source_schema": "staging_backfill",
     }
+    # cautious: no test of a model the backfill does not rebuild (today's int_contracts)
     assert runner.dbt_commands(config) == [
-        ["build", "--select", "tag:staging", "tag:daily_snapshot"]
-    ]
+        [
+            "build", "--select", "tag:staging", "tag:daily_snapshot",
+            "--indirect-selection", "cautious",
+        ]
+    ]  # fmt: skip
+    assert (config.retry_deadline, config.retry_backoff) == (900.0, 5.0)
 
 
 def test_a_normal_run_seeds_then_builds_everything(runner: ModuleType) -> None:
@@ -96,3 +101,18 @@ def test_a_warning_test_is_logged_as_a_warning_and_does_not_count_as_a_failure(
         failures=3 if status in ("warn", "fail") else 0,
     )
     assert (node.ok, node.log_level) == (ok, level)
+
+
+def test_only_lost_lock_waits_are_retried(runner: ModuleType) -> None:
+    def node(status: str, message: str | None) -> object:
+        return runner.NodeOutcome("model.x.y", "model", status, 1.0, message, None)
+
+    lock = "1205 (HY000): Lock wait timeout exceeded; try restarting transaction"
+    step = runner.StepOutcome
+    assert step("build", False, [node("error", lock), node("skipped", None)]).lost_a_lock_wait
+    assert not step(
+        "build", False, [node("error", lock), node("fail", "Got 3 results")]
+    ).lost_a_lock_wait
+    assert not step("build", False, [node("error", "1292 Incorrect date value")]).lost_a_lock_wait
+    assert not step("build", True, [node("success", None)]).lost_a_lock_wait
+    assert step("build", False, [], error=f"DbtRuntimeError: {lock}").lost_a_lock_wait

@@ -5,22 +5,33 @@
     ]
 ) }}
 
--- Move-outs (non-cancelled contracts with a move-out date) with the tenant's reason.
-select
-    m.moving_id,
-    m.tenant_id,
-    m.apartment_id,
-    m.room_id,
-    m.movein_date,
-    m.moveout_notice_date,
-    m.moveout_date,
-    datediff(m.moveout_date, m.movein_date) as stay_days,
-    t.moveout_reason_code,
-    reason.label_ja as moveout_reason_label_ja,
-    reason.label_en as moveout_reason_label_en,
-    case when m.moveout_date > {{ dump_date_literal() }} then 0 else 1 end as is_completed
-from {{ ref('stg_movings') }} as m
-left join {{ ref('stg_tenants') }} as t on t.tenant_id = m.tenant_id
-left join {{ ref('code_moveout_reason') }} as reason on reason.code = t.moveout_reason_code
-where m.is_cancelled = 0
-  and m.moveout_date is not null
+-- Move-outs (non-cancelled contracts with a move-out date) with that contract's move-out
+-- reason (int_contracts: the tenant's reason applies to the tenant's current contract only;
+-- an earlier contract's reason is unknown to the source, NULL here).
+with
+
+contracts as (
+    select * from {{ ref('int_contracts') }}
+    where is_cancelled = 0
+      and moveout_date is not null
+),
+
+moveouts as (
+    select
+        c.moving_id,
+        c.tenant_id,
+        c.apartment_id,
+        c.room_id,
+        c.moveout_reason_code,
+        {{ code_label('c.moveout_reason_code', 'reason.label_ja') }} as moveout_reason_label_ja,
+        {{ code_label('c.moveout_reason_code', 'reason.label_en') }} as moveout_reason_label_en,
+        c.movein_date,
+        c.moveout_notice_date,
+        c.moveout_date,
+        datediff(c.moveout_date, c.movein_date) as stay_days,
+        case when c.moveout_date > {{ dump_date_literal() }} then 0 else 1 end as is_completed
+    from contracts as c
+    left join {{ ref('code_moveout_reason') }} as reason on reason.code = c.moveout_reason_code
+)
+
+select * from moveouts

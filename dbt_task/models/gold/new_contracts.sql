@@ -6,29 +6,38 @@
 ) }}
 
 -- New contracts (not renewals) by contract date, with who signed them.
-select
-    m.moving_id,
-    m.contract_date,
-    m.movein_date,
-    m.tenant_id,
-    m.apartment_id,
-    m.room_id,
-    m.rent,
-    m.contract_type_code,
-    ct.label_ja as contract_type_label_ja,
-    ct.label_en as contract_type_label_en,
-    ct.tenant_type,
-    t.gender_code,
-    gender.label_en as gender_label_en,
-    t.nationality,
-    t.affiliation_type_code,
-    affiliation.label_en as affiliation_type_label_en,
-    m.is_cancelled
-from {{ ref('stg_movings') }} as m
-left join {{ ref('stg_tenants') }} as t on t.tenant_id = m.tenant_id
-left join {{ ref('code_contract_type') }} as ct on ct.code = m.contract_type_code
-left join {{ ref('code_gender') }} as gender on gender.code = t.gender_code
-left join {{ ref('code_affiliation_type') }} as affiliation
-    on affiliation.code = t.affiliation_type_code
-where m.is_renewal = 0
-  and m.contract_date is not null
+with
+
+contracts as (
+    select * from {{ ref('int_contracts') }}
+    where is_renewal = 0
+      and contract_date is not null
+),
+
+new_contracts as (
+    select
+        c.moving_id,
+        c.tenant_id,
+        c.apartment_id,
+        c.room_id,
+        c.agreement_type_code,
+        c.agreement_type_label_ja,
+        c.agreement_type_label_en,
+        c.tenant_type,
+        c.gender_code,
+        {{ code_label('c.gender_code', 'gender.label_en') }} as gender_label_en,
+        c.nationality,
+        c.affiliation_type_code,
+        {{ code_label('c.affiliation_type_code', 'affiliation.label_en') }}
+            as affiliation_type_label_en,
+        c.rent,
+        c.contract_date,
+        c.movein_date,
+        c.is_cancelled
+    from contracts as c
+    left join {{ ref('code_gender') }} as gender on gender.code = c.gender_code
+    left join {{ ref('code_affiliation_type') }} as affiliation
+        on affiliation.code = c.affiliation_type_code
+)
+
+select * from new_contracts

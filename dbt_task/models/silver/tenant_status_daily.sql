@@ -6,8 +6,10 @@
 ) }}
 
 -- One (status, contract type) observation per tenant per dump date: the input of the
--- status history.
-with observations as (
+-- status history. contract_type_code is tenants.contract_type.
+with
+
+observations as (
     select
         {{ dump_date_literal() }} as snapshot_date,
         tenant_id,
