@@ -20,7 +20,7 @@ from loader.support import schema_exists
 RSS_LIMIT_MB = 256
 # the load runs in its own interpreter so its peak RSS is its own
 CHILD = r"""
-import json, resource, sys
+import json, sys
 from dumpflow.db import Dsn
 from dumpflow.loader import LoadError, load_dump
 dsn = Dsn.parse(sys.argv[3])
@@ -30,7 +30,11 @@ try:
     outcome["rows"] = report.total_rows
 except LoadError as exc:
     outcome.update(stage=exc.stage, cause=exc.cause)
-outcome["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM: this interpreter's own peak. ru_maxrss would not do: Linux carries the parent's
+# high-water mark across fork+exec, so a big pytest worker would be measured instead.
+with open("/proc/self/status") as status:
+    hwm = next(line for line in status if line.startswith("VmHWM:"))
+outcome["max_rss_mb"] = int(hwm.split()[1]) / 1024
 print(json.dumps(outcome))
 """
 

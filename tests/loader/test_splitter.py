@@ -36,6 +36,14 @@ def test_literal_row_inserts_take_the_fast_path_and_name_their_table() -> None:
     assert stmt.insert_table == "a`b"
 
 
+def test_keywords_in_rows_are_literals_in_any_case_as_the_server_reads_them() -> None:
+    [stmt] = split(b"INSERT INTO t VALUES (null,nULL,_BINARY 'x'),(Null,1,_binary'y');\n")
+    assert stmt.insert_table == "t"
+    for almost in (b"NULLx", b"nul", b"_binaryx 'x'"):
+        [stmt] = split(b"INSERT INTO t VALUES (" + almost + b");\n")
+        assert stmt.insert_table is None, almost
+
+
 def test_inserts_with_expressions_are_not_literal() -> None:
     [stmt] = split(b"INSERT INTO t VALUES ((SELECT password FROM mysql.user));\n")
     assert stmt.insert_table is None

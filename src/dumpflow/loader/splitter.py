@@ -50,11 +50,12 @@ _WS = rb"[ \t\n\r]*+"
 _QUOTED = rb"'[^'\\]*+(?:(?:\\.|'')[^'\\]*+)*+'"
 # Possessive throughout: a value is followed by whitespace and ',' or ')', or the tuple
 # fails, so "1e", "0xg", "NULLx" or "1.2.3" never match (hex and bit before numbers, so
-# "0x41" is not read as 0 followed by a name).
+# "0x41" is not read as 0 followed by a name). Keywords are case-insensitive to the server:
+# "null" and "_BINARY" are the same literals.
 _VALUE = (
     rb"(?:" + _QUOTED + rb"|0x[0-9A-Fa-f]++|0b[01]++"
     rb"|[-+]?+(?:\d++(?:\.\d*+)?+|\.\d++)(?:[eE][-+]?+\d++)?+"
-    rb"|NULL|[xX]'[0-9A-Fa-f]*+'|[bB]'[01]*+'|_binary ?+" + _QUOTED + rb")"
+    rb"|(?i:NULL)|[xX]'[0-9A-Fa-f]*+'|[bB]'[01]*+'|(?i:_binary) ?+" + _QUOTED + rb")"
 )
 _TUPLE = rb"\(" + _WS + rb"(?:" + _VALUE + rb"(?:" + _WS + rb"," + _WS + _VALUE + rb")*+)?+"
 _TUPLE += _WS + rb"\)"
