@@ -92,10 +92,12 @@ sam-local: install lambda-image sam-build
 	  --template $(SAM_BUILD_DIR)/template.yaml --env-vars events/env.json $(SAM_LOCAL_ARGS)
 
 # pytest-xdist: the suite mostly waits on servers, dbt and containers, so three workers on two
-# cores finish sooner than two; each test module stays on one worker (tests/conftest.py).
+# cores finish sooner than two. --dist loadfile keeps a module on one worker, so a module
+# fixture (a whole warehouse scenario) is built once; the SAM wheel cache is warmed by
+# template-check before, and scripts/lambda-image holds a lock while it builds.
 TEST_WORKERS ?= 3
 test: install sam-install mysql-server lint typecheck template-check
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Publishes the dbt image and the Glue loader package, then sam build && sam deploy
 # --config-env $(ENV) (docs/deploy.md; needs AWS credentials, docker and the bootstrap).

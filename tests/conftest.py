@@ -21,22 +21,6 @@ from mariadb_schemas import drop_schemas_containing
 
 ENGINES = ("mariadb", "mysql")
 
-# Under pytest-xdist (`make test` runs `--dist loadgroup`), a module's tests stay on one worker
-# (module-scoped fixtures such as a built warehouse are made once), and every test that builds
-# with SAM or drives Docker shares one worker: they write the same wheel cache and image tags.
-# Modules whose tests share no module fixture and each run a whole demo are spread test by test.
-SERIAL_PACKAGES = {"sam_local": "sam_local"}
-SPREAD_MODULES = {"test_demo_cli.py"}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        package = item.path.parent.name
-        group = SERIAL_PACKAGES.get(package, str(item.path))
-        if item.path.name in SPREAD_MODULES:
-            group = item.nodeid
-        item.add_marker(pytest.mark.xdist_group(group))
-
 
 @pytest.fixture(scope="session")
 def mariadb_dsn() -> Iterator[Dsn]:
@@ -54,9 +38,12 @@ def mysql_dsn() -> Iterator[Dsn]:
         yield dsn
 
 
-@pytest.fixture(scope="session", params=ENGINES)
+@pytest.fixture(scope="module", params=ENGINES)
 def db_server(request: pytest.FixtureRequest) -> DbServer:
-    """Each real engine in turn (tests using it run once on MariaDB and once on MySQL)."""
+    """Each real engine in turn (tests using it run once on MariaDB and once on MySQL).
+
+    Module scope: pytest then runs a module's tests engine by engine, so a module fixture
+    built on one engine (a whole warehouse scenario, say) is built once per engine."""
     engine = str(request.param)
     dsn = request.getfixturevalue(f"{engine}_dsn")
     return DbServer(engine, dsn)
