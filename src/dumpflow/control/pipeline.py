@@ -123,7 +123,7 @@ class Pipeline:
             ready = [s for s in self.store.waiting() if s.reason == LEASE_REASON]
             if not ready:
                 return
-            candidate = ready[0]
+            candidate = self._next_to_start(ready)
             if self._stale(candidate):
                 self.close(
                     candidate,
@@ -145,6 +145,39 @@ class Pipeline:
             if self._launch(LOAD, claimed):
                 return
         log.warning("pump stopped after %d rounds without settling", _PUMP_ROUNDS)
+
+    def _next_to_start(self, ready: list[DumpState]) -> DumpState:
+        """Daily dumps before backfills (docs/ARCHITECTURE.md, "Daily dumps first").
+
+        ``ready`` is oldest first. A backfill date (replay or backfill of a date not after the
+        watermark) goes first only when no daily dump waits, or once the daily dumps have had
+        ``daily_starts_per_backfill`` starts since backfills began waiting or since the last
+        backfill start, whichever is later. Stale daily dumps sort with the daily ones and are
+        closed as before."""
+        watermark = self.store.watermark()
+
+        def backfill(s: DumpState) -> bool:
+            return s.mode != "normal" and watermark is not None and s.dump_date <= watermark
+
+        daily = [s for s in ready if not backfill(s)]
+        backfills = [s for s in ready if backfill(s)]
+        if not daily or not backfills:
+            return ready[0]
+        waits_since = [s.at("waiting_at") for s in backfills]
+        since = min((w for w in waits_since if w is not None), default=None)
+        daily_starts: list[dt.datetime] = []
+        for s in self.store.list_dumps():
+            claimed = s.at(CLAIMED_AT)
+            if claimed is None:
+                continue
+            if s.backfill:
+                since = claimed if since is None or claimed > since else since
+            else:
+                daily_starts.append(claimed)
+        started = sum(1 for c in daily_starts if since is None or c >= since)
+        if started >= self.ctx.settings.daily_starts_per_backfill:
+            return backfills[0]
+        return daily[0]
 
     def _stale(self, state: DumpState) -> bool:
         watermark = self.store.watermark()
