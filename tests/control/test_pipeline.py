@@ -469,3 +469,22 @@ def test_backfills_get_one_start_after_every_n_daily_starts(world: World) -> Non
     assert order == [d[0], d[1], d[2], d[3], b[0], d[4], d[5], d[6], d[7], b[1], d[8], b[2]]
     assert all(world.state(r).status is DumpStatus.SUCCEEDED for r in everything)
     assert world.store.watermark() == d[8].dump_date
+
+
+def test_a_jump_of_the_watermark_counts_the_missing_days_once(world: World) -> None:
+    world.run_through(world.put_dump(world.day(-6)))
+    world.run_through(world.put_dump(world.day(-5)))
+    assert "DaysMissing" not in world.telemetry.counts  # no gap: nothing missing
+    world.run_through(world.put_dump(world.day(-2)))
+    assert world.telemetry.counts["DaysMissing"] == 2  # -4 and -3
+    late = world.put_dump(world.day(-3))
+    world.deliver(late)
+    assert world.state(late).status is DumpStatus.SKIPPED_STALE
+    gap = world.put_dump(world.day(-4))
+    attempt = world.store.arm_replay(gap.key, mode="backfill", force=False, note="fill the gap")
+    world.deliver(gap, mode="backfill", attempt=attempt)
+    world.finish_load(gap)
+    world.finish_transform(gap)
+    assert world.state(gap).status is DumpStatus.SUCCEEDED
+    world.run_through(world.put_dump(world.day(-1)))
+    assert world.telemetry.counts["DaysMissing"] == 2  # counted once, when the jump happened

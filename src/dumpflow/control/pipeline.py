@@ -498,6 +498,7 @@ class Pipeline:
                 f"{current.ref.processed_key}; the load and dbt ran, the watermark stays",
             )
         now = self.ctx.clock()
+        before = self.store.watermark()
 
         def finish(fresh: DumpState) -> DumpState | None:
             if fresh.status is not DumpStatus.TRANSFORMING:
@@ -520,6 +521,7 @@ class Pipeline:
             log.info("dbt success for %s: already handled", current.key, extra=dump_fields(current))
             return None
         self.ctx.telemetry.count("DumpsSucceeded")
+        self._count_missing_days(done, before)
         if done.transform_seconds is not None:
             self.ctx.telemetry.seconds("TransformSeconds", done.transform_seconds)
         log.info("%s succeeded", done.key, extra=dump_fields(done))
@@ -527,6 +529,24 @@ class Pipeline:
             self.ctx.telemetry.count("StaleDumps")
             log.info("%s %s: %s", done.key, done.status, done.reason, extra=dump_fields(done))
         return done
+
+    def _count_missing_days(self, done: DumpState, before: dt.date | None) -> None:
+        """Continuity: the watermark jumped over dates that never succeeded. They can only
+        come back through backfill now (an upload of one is stale), so ``DaysMissing``
+        counts them, once, when the jump is committed."""
+        if done.backfill or before is None or done.dump_date <= before:
+            return
+        missing = (done.dump_date - before).days - 1
+        if missing <= 0:
+            return
+        self.ctx.telemetry.count("DaysMissing", missing)
+        first, last = before + dt.timedelta(days=1), done.dump_date - dt.timedelta(days=1)
+        log.warning(
+            "%s moved the watermark from %s to %s: %d date(s) missing (%s..%s); "
+            "dumpflow backfill --from %s --to %s rebuilds them if they must exist",
+            done.key, before, done.dump_date, missing, first, last, first, last,
+            extra=dump_fields(done),
+        )  # fmt: skip
 
     def _settle_held(self, done: DumpState, now: dt.datetime) -> DumpState:
         """A new upload that arrived while the dump ran is dated the watermark now: it ends
