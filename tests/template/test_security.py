@@ -235,11 +235,10 @@ def test_only_the_sweeper_may_stop_tasks_and_only_in_the_dbt_cluster(
     }
 
 
-def test_the_dbt_task_enforces_the_same_limit_as_the_sweeper(resources: dict[str, Any]) -> None:
+def test_the_dbt_task_enforces_the_same_limit_as_the_sweeper(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
     [container] = resources["DbtTaskDefinition"]["Properties"]["ContainerDefinitions"]
     environment = {e["Name"]: e["Value"] for e in container["Environment"]}
     assert environment["DBT_TASK_DEADLINE_MINUTES"] == {"Ref": "DbtTimeoutMinutes"}
-    sweeper = resources["SweeperFunction"]["Properties"]
-    variables = sweeper.get("Environment", {}).get("Variables", {})
-    globals_ok = variables.get("DUMPFLOW_DBT_TIMEOUT_MINUTES", {"Ref": "DbtTimeoutMinutes"})
-    assert globals_ok == {"Ref": "DbtTimeoutMinutes"}
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["DUMPFLOW_DBT_TIMEOUT_MINUTES"] == {"Ref": "DbtTimeoutMinutes"}
