@@ -13,6 +13,10 @@ offending keys in the report's ``data_quality`` section. The warehouse's own inv
 (severity error) fail it. A failed run removes every partition of its date from the daily
 models before exiting non-zero (a date is all or nothing), and a build that lost a lock
 wait to a reader (1205) is retried with back-off within DBT_RETRY_DEADLINE seconds.
+
+The run is bounded by DBT_TASK_DEADLINE_MINUTES (the stack's DbtTimeoutMinutes): past it the
+date's partitions are removed, a report with status ``timeout`` is written and the process
+exits 3, so a hung dbt never outlives the limit the control plane counts on.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import os
 import ssl
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -48,7 +53,7 @@ DAILY_TABLES = (
 SAMPLE_KEYS = 10  # offending keys sampled per source-data-quality warning
 LOCK_ERRORS = ("1205", "Lock wait timeout", "metadata lock")
 LEFTOVER_SUFFIXES = ("__dbt_tmp", "__dbt_backup")
-EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_TIMEOUT = 0, 1, 2, 3
 
 log = logging.getLogger("dumpflow.dbt_task")
 
@@ -82,6 +87,7 @@ class RunConfig:
     retry_backoff: float = 5.0  # DBT_RETRY_BACKOFF: first pause, doubled each retry (max 60)
     tls: str = "preferred"  # DBT_TLS: as the prod profile's tls field (mysql_tls adapter)
     tls_ca: str = ""
+    deadline_seconds: float = 0.0  # DBT_TASK_DEADLINE_MINUTES (0: unbounded, local runs)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> RunConfig:
@@ -96,15 +102,21 @@ class RunConfig:
             lock_wait = int(env.get("DBT_LOCK_WAIT_TIMEOUT") or 60)
             retry_deadline = float(env.get("DBT_RETRY_DEADLINE") or 900)
             retry_backoff = float(env.get("DBT_RETRY_BACKOFF") or 5)
+            deadline_minutes = float(env.get("DBT_TASK_DEADLINE_MINUTES") or 0)
         except ValueError as exc:
             raise RunRefused(
                 f"dbt task {raw_date}: DBT_THREADS/DBT_PORT/DBT_LOCK_WAIT_TIMEOUT/"
-                f"DBT_RETRY_DEADLINE/DBT_RETRY_BACKOFF: {exc}"
+                f"DBT_RETRY_DEADLINE/DBT_RETRY_BACKOFF/DBT_TASK_DEADLINE_MINUTES: {exc}"
             ) from exc
-        if lock_wait < 1 or retry_deadline < 0 or retry_backoff <= 0:
+        if (
+            lock_wait < 1
+            or retry_deadline < 0
+            or retry_backoff <= 0
+            or not 0 <= deadline_minutes < float("inf")
+        ):
             raise RunRefused(
                 f"dbt task {raw_date}: DBT_LOCK_WAIT_TIMEOUT must be >= 1, DBT_RETRY_DEADLINE "
-                ">= 0 and DBT_RETRY_BACKOFF > 0"
+                ">= 0, DBT_RETRY_BACKOFF > 0 and DBT_TASK_DEADLINE_MINUTES a finite number >= 0"
             )
         return cls(
             dump_date=dump_date,
@@ -125,6 +137,7 @@ class RunConfig:
             tls=env.get("DBT_TLS")
             or ("verify-identity" if (env.get("DBT_TARGET") or "prod") == "prod" else "preferred"),
             tls_ca=env.get("DBT_TLS_CA", ""),
+            deadline_seconds=deadline_minutes * 60,
         )
 
     @property
@@ -590,6 +603,37 @@ def _report(
     }
 
 
+def _on_deadline(config: RunConfig, started: float, steps: list[StepOutcome]) -> None:
+    """The deadline passed with dbt still running: leave nothing half-done, say timeout, exit.
+
+    dbt runs in this process and cannot be interrupted from outside its threads, so the
+    process ends here (``os._exit``); its warehouse connections close with it."""
+    message = (
+        f"dbt task {config.dump_date} ({config.dump_key or 'no DUMP_KEY'}): timeout: still "
+        f"running after {config.deadline_seconds:.0f} s (DBT_TASK_DEADLINE_MINUTES); stopped"
+    )
+    log.error("%s", message)
+    try:
+        remove_date_partitions(config)
+    except Exception as exc:
+        message += f"; removing the date's partitions failed too (re-run the date): {exc}"
+        log.error("%s", message)
+    try:
+        write_report(config, _report(config, "timeout", started, list(steps), message))
+    except Exception:
+        log.exception("dbt task %s: the timeout report could not be written", config.dump_date)
+    logging.shutdown()
+    os._exit(EXIT_TIMEOUT)
+
+
+def _watchdog(config: RunConfig, started: float, steps: list[StepOutcome]) -> threading.Timer:
+    remaining = max(config.deadline_seconds - (time.monotonic() - started), 0.0)
+    timer = threading.Timer(remaining, _on_deadline, args=(config, started, steps))
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--date", help="DUMP_DATE override (YYYY-MM-DD)")
@@ -617,6 +661,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("%s", exc)
         return EXIT_REFUSED
     steps: list[StepOutcome] = []
+    watchdog = _watchdog(config, started, steps) if config.deadline_seconds > 0 else None
+    try:
+        return _run(config, started, steps)
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+
+
+def _run(config: RunConfig, started: float, steps: list[StepOutcome]) -> int:
     try:
         check_order(config, newest_snapshot(config))
     except RunRefused as exc:

@@ -33,6 +33,7 @@ ENV_TARGET_SCHEMA = "DUMPFLOW_TARGET_SCHEMA"
 ENV_BACKFILL_SCHEMA = "DUMPFLOW_BACKFILL_SCHEMA"
 ENV_GLUE_TIMEOUT_MINUTES = "DUMPFLOW_GLUE_TIMEOUT_MINUTES"
 ENV_DBT_TIMEOUT_MINUTES = "DUMPFLOW_DBT_TIMEOUT_MINUTES"
+ENV_DAILY_STARTS_PER_BACKFILL = "DUMPFLOW_DAILY_STARTS_PER_BACKFILL"
 
 MIB = 1024 * 1024
 
@@ -121,6 +122,9 @@ class Settings:
     backfill_schema: str = "staging_backfill"
     glue_timeout_minutes: int = 120
     dbt_timeout_minutes: int = 60
+    # While backfill dates wait, a daily dump goes first, but one backfill date runs after
+    # this many daily starts (so a long backfill still moves on busy days).
+    daily_starts_per_backfill: int = 4
 
     @property
     def lease_seconds(self) -> int:
@@ -152,4 +156,7 @@ class Settings:
             backfill_schema=_schema(e, ENV_BACKFILL_SCHEMA, d.backfill_schema),
             glue_timeout_minutes=_int(e, ENV_GLUE_TIMEOUT_MINUTES, d.glue_timeout_minutes, 1),
             dbt_timeout_minutes=_int(e, ENV_DBT_TIMEOUT_MINUTES, d.dbt_timeout_minutes, 1),
+            daily_starts_per_backfill=_int(
+                e, ENV_DAILY_STARTS_PER_BACKFILL, d.daily_starts_per_backfill, 1
+            ),
         )

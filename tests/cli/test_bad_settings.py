@@ -56,6 +56,7 @@ CASES: dict[str, st.SearchStrategy[str]] = {
     "DUMPFLOW_MANIFEST_WAIT_SECONDS": BAD_NUMBERS.filter(not_digits(0)),
     "DUMPFLOW_GLUE_TIMEOUT_MINUTES": BAD_NUMBERS.filter(not_digits(1)),
     "DUMPFLOW_DBT_TIMEOUT_MINUTES": BAD_NUMBERS.filter(not_digits(1)),
+    "DUMPFLOW_DAILY_STARTS_PER_BACKFILL": BAD_NUMBERS.filter(not_digits(1)),
     "DUMPFLOW_REQUIRE_MANIFEST": env_text.filter(
         lambda v: v.strip().lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off")
     ),

@@ -416,3 +416,75 @@ def test_two_dumps_of_one_date_that_both_fail_each_leave_a_dlq_letter(world: Wor
     assert world.state(gzipped).status is DumpStatus.FAILED
     letters = world.dlq_messages()
     assert sorted(m["key"] for m in letters) == sorted([plain.key, gzipped.key])
+
+
+def _waiting_backfills(world: World, days: range) -> list[DumpRef]:
+    """Backfill dates delivered as the CLI's backfill does: armed, then their message."""
+    refs = []
+    for offset in days:
+        ref = world.put_dump(world.day(offset))
+        attempt = world.store.arm_replay(ref.key, mode="backfill", force=False, note="backfill")
+        world.deliver(ref, mode="backfill", attempt=attempt)
+        world.clock.advance(seconds=1)
+        refs.append(ref)
+    return refs
+
+
+def test_a_daily_dump_starts_before_150_waiting_backfill_dates(world: World) -> None:
+    world.run_through(world.put_dump(world.day(-1)))
+    backfills = _waiting_backfills(world, range(-151, -1))
+    running = world.state(backfills[0])
+    assert running.status is DumpStatus.LOADING  # the slot was free: the first one started
+    assert sum(world.state(r).status is DumpStatus.WAITING for r in backfills) == 149
+    daily = world.put_dump(world.day(0))
+    world.deliver(daily)
+    assert world.state(daily).status is DumpStatus.WAITING
+    world.clock.advance(seconds=1)
+    world.finish_load(backfills[0])
+    world.finish_transform(backfills[0])
+    assert world.state(daily).status is DumpStatus.LOADING
+    assert world.state(backfills[1]).status is DumpStatus.WAITING
+
+
+def test_backfills_get_one_start_after_every_n_daily_starts(world: World) -> None:
+    assert world.settings.daily_starts_per_backfill == 4
+    world.run_through(world.put_dump(world.day(-20)))
+    dailies = [world.put_dump(world.day(offset)) for offset in range(-9, 0)]
+    world.deliver(dailies[0])
+    world.clock.advance(seconds=1)
+    backfills = _waiting_backfills(world, range(-24, -21))
+    for ref in dailies[1:]:
+        world.deliver(ref)
+    order: list[DumpRef] = []
+    everything = [*dailies, *backfills]
+    while True:
+        [loading] = [r for r in everything if world.state(r).status is DumpStatus.LOADING] or [None]
+        if loading is None:
+            break
+        order.append(loading)
+        world.clock.advance(seconds=1)
+        world.finish_load(loading)
+        world.finish_transform(loading)
+    d, b = dailies, backfills
+    assert order == [d[0], d[1], d[2], d[3], b[0], d[4], d[5], d[6], d[7], b[1], d[8], b[2]]
+    assert all(world.state(r).status is DumpStatus.SUCCEEDED for r in everything)
+    assert world.store.watermark() == d[8].dump_date
+
+
+def test_a_jump_of_the_watermark_counts_the_missing_days_once(world: World) -> None:
+    world.run_through(world.put_dump(world.day(-6)))
+    world.run_through(world.put_dump(world.day(-5)))
+    assert "DaysMissing" not in world.telemetry.counts  # no gap: nothing missing
+    world.run_through(world.put_dump(world.day(-2)))
+    assert world.telemetry.counts["DaysMissing"] == 2  # -4 and -3
+    late = world.put_dump(world.day(-3))
+    world.deliver(late)
+    assert world.state(late).status is DumpStatus.SKIPPED_STALE
+    gap = world.put_dump(world.day(-4))
+    attempt = world.store.arm_replay(gap.key, mode="backfill", force=False, note="fill the gap")
+    world.deliver(gap, mode="backfill", attempt=attempt)
+    world.finish_load(gap)
+    world.finish_transform(gap)
+    assert world.state(gap).status is DumpStatus.SUCCEEDED
+    world.run_through(world.put_dump(world.day(-1)))
+    assert world.telemetry.counts["DaysMissing"] == 2  # counted once, when the jump happened

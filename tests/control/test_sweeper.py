@@ -131,12 +131,71 @@ def test_lost_dbt_failure_is_found_and_fails_the_transform(world: World) -> None
 
 
 def test_a_dbt_task_still_running_keeps_its_slot(world: World) -> None:
+    """Past the lease (a long load) but within the dbt limit: the lease is extended."""
+    ref = world.put_dump(world.day(-1))
+    world.deliver(ref)
+    half_dbt = world.settings.dbt_timeout_minutes * 30
+    world.clock.advance(seconds=world.settings.lease_seconds - half_dbt)
+    world.finish_load(ref)
+    world.clock.advance(seconds=half_dbt + 1)
+    assert world.sweep().extended == ref.key
+    assert world.state(ref).status is DumpStatus.TRANSFORMING
+
+
+def past_the_dbt_limit(world: World) -> None:
+    world.clock.advance(minutes=world.settings.dbt_timeout_minutes, seconds=1)
+
+
+def test_a_dbt_task_that_never_stops_is_stopped_at_its_limit_and_the_next_dump_starts(
+    world: World,
+) -> None:
+    first, second = world.put_dump(world.day(-2)), world.put_dump(world.day(-1))
+    world.deliver(first)
+    world.deliver(second)
+    world.finish_load(first)
+    task_arn = world.state(first).ecs_task_arn
+    assert task_arn is not None
+    # A minute before the limit the task runs on.
+    world.clock.advance(minutes=world.settings.dbt_timeout_minutes - 1)
+    assert world.sweep().reclaimed is None
+    assert world.state(first).status is DumpStatus.TRANSFORMING
+    assert world.tasks()[0]["desiredStatus"] == "RUNNING"
+    world.clock.advance(minutes=1, seconds=1)
+    assert world.sweep().reclaimed == first.key
+    [task] = [t for t in world.tasks() if t["taskArn"] == task_arn]
+    assert task["desiredStatus"] == "STOPPED"
+    assert "timeout" in task["stoppedReason"]
+    state = world.state(first)
+    assert (state.status, state.stage) == (DumpStatus.FAILED, "transform")
+    assert state.last_error is not None and "timeout" in state.last_error["message"]
+    [letter] = world.dlq_messages()
+    assert letter["failure"]["ecs_task_arn"] == task_arn
+    assert letter["failure"]["status"] == "TIMEOUT"
+    assert world.telemetry.counts["DbtTimeouts"] == 1
+    assert world.state(second).status is DumpStatus.LOADING
+    lease = world.store.lease()
+    assert lease is not None and lease.holder_key == second.key
+    # The stopped task's own event comes later: already handled, nothing changes.
+    world.stop_task(task_arn, exit_code=3)
+    assert world.state(first).status is DumpStatus.FAILED
+    assert world.dlq_messages() == []
+
+
+def test_a_failed_stop_keeps_the_slot_and_is_retried(world: World) -> None:
     ref = world.put_dump(world.day(-1))
     world.deliver(ref)
     world.finish_load(ref)
-    past_the_lease(world)
-    assert world.sweep().extended == ref.key
-    assert world.state(ref).status is DumpStatus.TRANSFORMING
+    task_arn = world.state(ref).ecs_task_arn
+    past_the_dbt_limit(world)
+    crash_once(world.ecs, "before-call.ecs.StopTask")
+    with pytest.raises(SystemExit):
+        world.sweep()
+    assert world.state(ref).status is DumpStatus.TRANSFORMING  # never two transforms at once
+    assert world.store.lease() is not None
+    world.sweep()
+    assert world.state(ref).status is DumpStatus.FAILED
+    [task] = [t for t in world.tasks() if t["taskArn"] == task_arn]
+    assert task["desiredStatus"] == "STOPPED"
 
 
 def test_slot_left_by_a_finished_dump_is_freed_and_the_next_starts(world: World) -> None:

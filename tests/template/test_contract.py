@@ -72,6 +72,7 @@ def test_function_environment_resolves_to_settings_of_this_stack(
     assert settings.require_manifest is True
     assert settings.glue_timeout_minutes == 120
     assert settings.lease_seconds == (120 + 60) * 60
+    assert settings.daily_starts_per_backfill == 4
 
 
 def test_dbt_task_runs_container_dbt_with_the_documented_environment(

@@ -16,6 +16,8 @@ CONTROL_PLANE_METRICS = {
     "DumpsSucceeded",
     "WaitingAgeSeconds",
     "SweepErrors",
+    "BadMessages",
+    "DaysMissing",
 }
 # Supplied by make deploy for the artifacts it has just published, not by samconfig.
 PUBLISHED_BY_DEPLOY = {"ArtifactBucketName", "LoaderPackageKey", "DbtImageUri"}
@@ -65,7 +67,7 @@ def test_failed_rejected_freshness_and_waiting_alarms_read_the_control_plane_met
     assert set(ours) == CONTROL_PLANE_METRICS
     for metric, alarm in ours.items():
         assert dimensions(alarm) == {"service": service}, metric
-    for metric in ("DumpsFailed", "RejectedDumps"):
+    for metric in ("DumpsFailed", "RejectedDumps", "BadMessages", "DaysMissing"):
         assert (ours[metric]["Statistic"], ours[metric]["Threshold"]) == ("Sum", 0)
         assert ours[metric]["ComparisonOperator"] == "GreaterThanThreshold"
     fresh = ours["DumpsSucceeded"]

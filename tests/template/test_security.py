@@ -215,3 +215,30 @@ def test_control_plane_can_tell_a_missing_object_from_a_forbidden_one(
     (listing,) = [s for s in statements if "s3:ListBucket" in as_list(s["Action"])]
     assert "Condition" not in listing
     assert listing["Resource"]["Fn::Sub"][0] == "arn:${AWS::Partition}:s3:::${Bucket}"
+
+
+def test_only_the_sweeper_may_stop_tasks_and_only_in_the_dbt_cluster(
+    resources: dict[str, Any],
+) -> None:
+    stoppers = [
+        (role, statement)
+        for role, statement in role_statements(resources)
+        if "ecs:StopTask" in as_list(statement["Action"])
+    ]
+    assert [role for role, _ in stoppers] == ["SweeperRole"]
+    [(_, statement)] = stoppers
+    assert as_list(statement["Action"]) == ["ecs:StopTask"]
+    resource = statement["Resource"]["Fn::Sub"]
+    assert resource.endswith(":task/${DbtCluster}/*"), resource
+    assert statement["Condition"] == {
+        "ArnEquals": {"ecs:cluster": {"Fn::GetAtt": ["DbtCluster", "Arn"]}}
+    }
+
+
+def test_the_dbt_task_enforces_the_same_limit_as_the_sweeper(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    [container] = resources["DbtTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    environment = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert environment["DBT_TASK_DEADLINE_MINUTES"] == {"Ref": "DbtTimeoutMinutes"}
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["DUMPFLOW_DBT_TIMEOUT_MINUTES"] == {"Ref": "DbtTimeoutMinutes"}

@@ -117,6 +117,10 @@ class DbtTask:
         tasks = response.get("tasks") or []
         return outcome_of(tasks[0], self.settings.task_container) if tasks else None
 
+    def stop(self, task_arn: str, reason: str) -> None:
+        """Stop a task past its time limit (ECS keeps at most 255 characters of reason)."""
+        self.client.stop_task(cluster=self.settings.ecs_cluster, task=task_arn, reason=reason[:255])
+
     def find_task(self, state: DumpState, since: dt.datetime) -> str | None:
         """The task started under this attempt's token (recovering a lost start)."""
         arns: list[str] = []

@@ -123,7 +123,7 @@ class Pipeline:
             ready = [s for s in self.store.waiting() if s.reason == LEASE_REASON]
             if not ready:
                 return
-            candidate = ready[0]
+            candidate = self._next_to_start(ready)
             if self._stale(candidate):
                 self.close(
                     candidate,
@@ -145,6 +145,39 @@ class Pipeline:
             if self._launch(LOAD, claimed):
                 return
         log.warning("pump stopped after %d rounds without settling", _PUMP_ROUNDS)
+
+    def _next_to_start(self, ready: list[DumpState]) -> DumpState:
+        """Daily dumps before backfills (docs/ARCHITECTURE.md, "Daily dumps first").
+
+        ``ready`` is oldest first. A backfill date (replay or backfill of a date not after the
+        watermark) goes first only when no daily dump waits, or once the daily dumps have had
+        ``daily_starts_per_backfill`` starts since backfills began waiting or since the last
+        backfill start, whichever is later. Stale daily dumps sort with the daily ones and are
+        closed as before."""
+        watermark = self.store.watermark()
+
+        def backfill(s: DumpState) -> bool:
+            return s.mode != "normal" and watermark is not None and s.dump_date <= watermark
+
+        daily = [s for s in ready if not backfill(s)]
+        backfills = [s for s in ready if backfill(s)]
+        if not daily or not backfills:
+            return ready[0]
+        waits_since = [s.at("waiting_at") for s in backfills]
+        since = min((w for w in waits_since if w is not None), default=None)
+        daily_starts: list[dt.datetime] = []
+        for s in self.store.list_dumps():
+            claimed = s.at(CLAIMED_AT)
+            if claimed is None:
+                continue
+            if s.backfill:
+                since = claimed if since is None or claimed > since else since
+            else:
+                daily_starts.append(claimed)
+        started = sum(1 for c in daily_starts if since is None or c >= since)
+        if started >= self.ctx.settings.daily_starts_per_backfill:
+            return backfills[0]
+        return daily[0]
 
     def _stale(self, state: DumpState) -> bool:
         watermark = self.store.watermark()
@@ -465,6 +498,7 @@ class Pipeline:
                 f"{current.ref.processed_key}; the load and dbt ran, the watermark stays",
             )
         now = self.ctx.clock()
+        before = self.store.watermark()
 
         def finish(fresh: DumpState) -> DumpState | None:
             if fresh.status is not DumpStatus.TRANSFORMING:
@@ -487,6 +521,7 @@ class Pipeline:
             log.info("dbt success for %s: already handled", current.key, extra=dump_fields(current))
             return None
         self.ctx.telemetry.count("DumpsSucceeded")
+        self._count_missing_days(done, before)
         if done.transform_seconds is not None:
             self.ctx.telemetry.seconds("TransformSeconds", done.transform_seconds)
         log.info("%s succeeded", done.key, extra=dump_fields(done))
@@ -494,6 +529,24 @@ class Pipeline:
             self.ctx.telemetry.count("StaleDumps")
             log.info("%s %s: %s", done.key, done.status, done.reason, extra=dump_fields(done))
         return done
+
+    def _count_missing_days(self, done: DumpState, before: dt.date | None) -> None:
+        """Continuity: the watermark jumped over dates that never succeeded. They can only
+        come back through backfill now (an upload of one is stale), so ``DaysMissing``
+        counts them, once, when the jump is committed."""
+        if done.backfill or before is None or done.dump_date <= before:
+            return
+        missing = (done.dump_date - before).days - 1
+        if missing <= 0:
+            return
+        self.ctx.telemetry.count("DaysMissing", missing)
+        first, last = before + dt.timedelta(days=1), done.dump_date - dt.timedelta(days=1)
+        log.warning(
+            "%s moved the watermark from %s to %s: %d date(s) missing (%s..%s); "
+            "dumpflow backfill --from %s --to %s rebuilds them if they must exist",
+            done.key, before, done.dump_date, missing, first, last, first, last,
+            extra=dump_fields(done),
+        )  # fmt: skip
 
     def _settle_held(self, done: DumpState, now: dt.datetime) -> DumpState:
         """A new upload that arrived while the dump ran is dated the watermark now: it ends

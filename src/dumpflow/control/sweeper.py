@@ -7,7 +7,12 @@
 * The slot holder's run: asked of Glue or ECS at every sweep once its stage has run a few
   minutes, so a lost completion event is found long before ECS forgets a stopped task
   (about an hour); a task ECS no longer knows is resolved from the dbt report in S3. A run
-  still going past its lease keeps the slot for another period.
+  still going past its lease keeps the slot for another period, up to its limit: a dbt task
+  still running ``dbt_timeout_minutes`` after its transform began is stopped
+  (``ecs:StopTask``) and the dump FAILED at transform with reason timeout, its letter on
+  the DLQ, the slot freed for the next dump. Should the stop itself fail, the slot is kept
+  (two transforms never write at once) and the next sweep tries again; the task's own
+  deadline (DBT_TASK_DEADLINE_MINUTES) ends it in any case.
 
 One dump's failure is logged and counted (``SweepErrors``) and the sweep goes on.
 """
@@ -178,7 +183,7 @@ class Sweeper:
         assert task_arn is not None
         outcome = self.ctx.dbt.describe(task_arn)
         if outcome is not None and outcome.last_status != "STOPPED":
-            return False
+            return self._stop_if_over_time(holder, task_arn, report)
         log.warning(
             "settling %s: ECS says %s",
             holder.key,
@@ -219,6 +224,30 @@ class Sweeper:
             when=lambda s: s.ecs_task_arn == task_arn,
             stage="transform",
             status=status_code,
+            message=message,
+        )
+        return True
+
+    def _stop_if_over_time(self, holder: DumpState, task_arn: str, report: SweepReport) -> bool:
+        """A task running past the dbt limit is stopped and its dump failed; else it runs on."""
+        began = holder.at("transforming_at")
+        limit = dt.timedelta(minutes=self.ctx.settings.dbt_timeout_minutes)
+        if began is None or self.ctx.clock() - began < limit:
+            return False
+        message = (
+            f"{holder.key}: timeout: dbt task {task_arn} still running "
+            f"{self.ctx.settings.dbt_timeout_minutes} min after the transform began "
+            f"(DUMPFLOW_DBT_TIMEOUT_MINUTES); stopped"
+        )
+        self.ctx.dbt.stop(task_arn, f"dumpflow: timeout after {limit}")
+        self.ctx.telemetry.count("DbtTimeouts")
+        report.reclaimed = holder.key
+        self.pipeline.fail(
+            holder,
+            {DumpStatus.TRANSFORMING},
+            when=lambda s: s.ecs_task_arn == task_arn,
+            stage="transform",
+            status="TIMEOUT",
             message=message,
         )
         return True
