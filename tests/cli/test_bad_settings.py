@@ -34,7 +34,7 @@ env_text = st.text(
 
 
 def not_digits(minimum: int) -> Callable[[str], bool]:
-    return lambda v: not (re.fullmatch(r"[0-9]{1,18}", v.strip()) and int(v) >= minimum)
+    return lambda v: not (re.fullmatch(r"[0-9]{1,18}", v.strip()) and int(v.strip()) >= minimum)
 
 
 def no_url(value: str) -> bool:

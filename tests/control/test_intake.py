@@ -386,3 +386,27 @@ def test_a_backfill_of_an_expired_dump_reads_the_archive_without_its_manifest(
     world.finish_transform(ref)
     assert world.state(ref).status is DumpStatus.SUCCEEDED
     assert world.archived(ref) and world.store.watermark() == world.day(-1)
+
+
+def test_a_newer_dump_does_not_overtake_an_older_one_whose_manifest_is_late(
+    world: World,
+) -> None:
+    """Issue 11 (9): the late manifest must not turn the older day into a stale gap."""
+    older = world.put_dump(world.day(-2), manifest=False)
+    world.deliver(older)
+    newer = world.put_dump(world.day(-1))
+    world.deliver(newer)
+
+    assert (world.state(older).status, world.state(older).reason) == (
+        DumpStatus.WAITING,
+        "manifest",
+    )
+    assert world.state(newer).status is DumpStatus.WAITING
+    assert world.glue_runs() == [] and world.store.lease() is None
+
+    manifest_key = world.put_manifest(older, sha256="cd" * 32)
+    world.deliver_body(world.body(older).replace(older.key, manifest_key))
+
+    assert world.state(older).status is DumpStatus.LOADING
+    assert world.state(newer).status is DumpStatus.WAITING
+    assert [run["Arguments"]["--dump_key"] for run in world.glue_runs()] == [older.key]

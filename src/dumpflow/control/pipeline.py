@@ -120,7 +120,11 @@ class Pipeline:
                 if self._tend(lease):
                     continue
                 return
-            ready = [s for s in self.store.waiting() if s.reason == LEASE_REASON]
+            waiting = self.store.waiting()
+            ready = self._not_overtaking(
+                [s for s in waiting if s.reason == LEASE_REASON],
+                [s for s in waiting if s.reason == MANIFEST_REASON],
+            )
             if not ready:
                 return
             candidate = self._next_to_start(ready)
@@ -145,6 +149,23 @@ class Pipeline:
             if self._launch(LOAD, claimed):
                 return
         log.warning("pump stopped after %d rounds without settling", _PUMP_ROUNDS)
+
+    def _not_overtaking(
+        self, ready: list[DumpState], for_manifest: list[DumpState]
+    ) -> list[DumpState]:
+        """Ready dumps that may start now: a daily dump does not start while an older daily
+        dump still waits for its manifest (within the manifest wait; the sweeper ends that
+        wait), or the late manifest would turn the older day into a stale gap."""
+        watermark = self.store.watermark()
+        held = [
+            s.dump_date
+            for s in for_manifest
+            if s.mode == "normal" and (watermark is None or s.dump_date > watermark)
+        ]
+        if not held:
+            return ready
+        oldest_held = min(held)
+        return [s for s in ready if s.mode != "normal" or s.dump_date < oldest_held]
 
     def _next_to_start(self, ready: list[DumpState]) -> DumpState:
         """Daily dumps before backfills (docs/ARCHITECTURE.md, "Daily dumps first").
