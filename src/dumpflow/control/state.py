@@ -398,6 +398,19 @@ class StateStore:
         precondition no longer holds). On a lost race it is re-applied to the fresh item.
         Returns the written state, or None when nothing was written.
         """
+
+        def put(current: DumpState, updated: DumpState) -> None:
+            self.client.put_item(**self._versioned_put(current, updated))
+
+        return self._write_versioned(key, change, put)
+
+    def _write_versioned(
+        self, key: str, change: Mutation, write: Callable[[DumpState, DumpState], None]
+    ) -> DumpState | None:
+        """The optimistic loop of every item write: read, apply ``change``, stamp a fresh
+        version and write token, ``write(current, updated)``. A failed condition whose item
+        holds our token was our own write with its response lost (counts as done); any other
+        failed condition is a lost race, and ``change`` is applied again to the fresh item."""
         for _ in range(_MAX_WRITE_RACES):
             current = self.get(key)
             if current is None:
@@ -412,20 +425,24 @@ class StateStore:
                 write_tokens=(*current.write_tokens, token)[-TOKEN_LIMIT:],
             )
             try:
-                self.client.put_item(
-                    TableName=self.table_name,
-                    Item=_item_from_state(updated),
-                    ConditionExpression="version = :v",
-                    ExpressionAttributeValues={":v": {"N": str(current.version)}},
-                )
+                write(current, updated)
             except ClientError as exc:
-                if _condition_failed(exc):
+                if _transaction_failed(exc) or _condition_failed(exc):
                     if self._written_by(key, token):
                         return updated
                     continue
                 raise
             return updated
         raise RuntimeError(f"state item {key!r}: gave up after {_MAX_WRITE_RACES} write races")
+
+    def _versioned_put(self, current: DumpState, updated: DumpState) -> dict[str, Any]:
+        """The item's put, on condition that nobody wrote since ``current`` was read."""
+        return {
+            "TableName": self.table_name,
+            "Item": _item_from_state(updated),
+            "ConditionExpression": "version = :v",
+            "ExpressionAttributeValues": {":v": {"N": str(current.version)}},
+        }
 
     def transition(
         self,
@@ -627,29 +644,9 @@ class StateStore:
         All or nothing: a crash or a concurrent writer never leaves the watermark on a day
         whose item did not reach the new state, nor the slot freed by a dump still running.
         """
-        for _ in range(_MAX_WRITE_RACES):
-            current = self.get(key)
-            if current is None:
-                return None
-            updated = change(current)
-            if updated is None:
-                return None
-            token = new_token()
-            updated = dataclasses.replace(
-                updated,
-                version=current.version + 1,
-                write_tokens=(*current.write_tokens, token)[-TOKEN_LIMIT:],
-            )
-            items: list[dict[str, Any]] = [
-                {
-                    "Put": {
-                        "TableName": self.table_name,
-                        "Item": _item_from_state(updated),
-                        "ConditionExpression": "version = :v",
-                        "ExpressionAttributeValues": {":v": {"N": str(current.version)}},
-                    }
-                }
-            ]
+
+        def transact(current: DumpState, updated: DumpState) -> None:
+            items: list[dict[str, Any]] = [{"Put": self._versioned_put(current, updated)}]
             lease = self.lease() if release_lease else None
             if lease is not None and lease.holder_key == key:
                 items.append(
@@ -666,16 +663,9 @@ class StateStore:
             mark = self.watermark() if target is not None else None
             if target is not None and (mark is None or mark < target):
                 items.append(self._watermark_put(target, mark))
-            try:
-                self.client.transact_write_items(TransactItems=items)
-            except ClientError as exc:
-                if _transaction_failed(exc) or _condition_failed(exc):
-                    if self._written_by(key, token):
-                        return updated
-                    continue
-                raise
-            return updated
-        raise RuntimeError(f"state item {key!r}: gave up after {_MAX_WRITE_RACES} write races")
+            self.client.transact_write_items(TransactItems=items)
+
+        return self._write_versioned(key, change, transact)
 
     def _watermark_put(self, target: dt.date, read: dt.date | None) -> dict[str, Any]:
         """The watermark moved to ``target`` if it still holds the value read (or none)."""
