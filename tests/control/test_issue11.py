@@ -22,9 +22,10 @@ from moto.ecs.models import ecs_backends
 from control.aws_world import REGION, World, create_deployment, dump_bytes
 from control.faults import Fault, FaultyClient, HandlerKilled, writes_status
 from dumpflow.control.completion import Completion, Completions
+from dumpflow.control.intake import Arrival
 from dumpflow.control.pipeline import START_GRACE, Pipeline
-from dumpflow.control.state import RUNNING_STATUSES, TERMINAL_STATUSES, DumpStatus
-from dumpflow.dumps import DumpRef
+from dumpflow.control.state import RUNNING_STATUSES, TERMINAL_STATUSES, DumpStatus, parse_iso
+from dumpflow.dumps import JST, DumpRef
 
 SETTLE = dt.timedelta(minutes=6)
 
@@ -389,7 +390,7 @@ def test_a_lost_dbt_event_after_ecs_forgot_the_task_is_resolved_from_the_dbt_rep
     assert faulty.store.lease() is None
 
 
-def test_a_sweep_step_that_raises_is_counted_and_the_rest_runs(faulty: World) -> None:
+def test_a_failing_evaluation_is_kept_on_the_dump_and_the_sweep_goes_on(faulty: World) -> None:
     older, newer = faulty.put_dump(faulty.day(-2)), faulty.put_dump(faulty.day(-1))
     for ref in (older, newer):
         ddb(faulty).arm("put_item", Fault.KILL_AFTER, when=writes_status("RECEIVED"))
@@ -398,14 +399,40 @@ def test_a_sweep_step_that_raises_is_counted_and_the_rest_runs(faulty: World) ->
     faulty.clock.advance(minutes=6)
     throttle_manifest(faulty, newer)
     report = faulty.sweep()
-    assert len(report.errors) == 1 and newer.key in report.errors[0]
-    assert faulty.telemetry.counts["SweepErrors"] == 1
+    assert report.errors == [] and report.deferred == [newer.key]
+    assert faulty.telemetry.counts["EvaluationsDeferred"] == 1
     assert faulty.state(older).status is DumpStatus.LOADING
-    assert faulty.state(newer).status is DumpStatus.RECEIVED
+    stuck = faulty.state(newer)
+    assert stuck.status is DumpStatus.RECEIVED
+    assert stuck.last_error is not None and "SlowDown" in stuck.last_error["message"]
 
 
-def throttle_manifest(world: World, ref: DumpRef) -> None:
-    """S3 answers SlowDown to the manifest read of ``ref`` (once)."""
+def test_a_sweep_step_that_raises_is_counted_and_the_rest_runs(faulty: World) -> None:
+    """Glue cannot be asked about the slot holder's run: the sweep still evaluates the
+    stuck dump and records the error (SweepErrors)."""
+    from botocore.exceptions import ClientError
+
+    running, stuck = faulty.put_dump(faulty.day(-2)), faulty.put_dump(faulty.day(-1))
+    faulty.deliver(running)
+    ddb(faulty).arm("put_item", Fault.KILL_AFTER, when=writes_status("RECEIVED"))
+    with pytest.raises(HandlerKilled):
+        faulty.deliver(stuck)
+    faulty.clock.advance(minutes=6)
+
+    def unavailable() -> None:
+        raise ClientError({"Error": {"Code": "InternalServiceException"}}, "GetJobRun")
+
+    world_glue(faulty).arm("get_job_run", Fault.CALL_AFTER, then=unavailable, times=10)
+    report = faulty.sweep()
+    assert len(report.errors) == 1 and "the slot holder" in report.errors[0]
+    assert faulty.telemetry.counts["SweepErrors"] == 1
+    assert report.reevaluated == [stuck.key]
+    assert faulty.state(stuck).status is DumpStatus.WAITING
+    assert faulty.state(running).status is DumpStatus.LOADING
+
+
+def throttle_manifest(world: World, ref: DumpRef, *, times: int = 1) -> None:
+    """S3 answers SlowDown to the manifest read of ``ref`` (``times`` times)."""
     from botocore.exceptions import ClientError
 
     real = s3(world)
@@ -418,4 +445,78 @@ def throttle_manifest(world: World, ref: DumpRef) -> None:
         Fault.CALL_AFTER,
         when=lambda kwargs: kwargs.get("Key") == ref.manifest_key,
         then=slow_down,
+        times=times,
     )
+
+
+# ----- 9. a dump dated tomorrow; an evaluation that keeps failing ----------------------------
+
+
+def test_a_dump_dated_tomorrow_waits_for_its_day_and_then_runs(faulty: World) -> None:
+    """It used to be REJECTED and never looked at again after midnight."""
+    ref = faulty.put_dump(faulty.day(+1))
+    assert faulty.deliver(ref) is Arrival.EVALUATED
+    state = faulty.state(ref)
+    assert (state.status, state.reason) == (DumpStatus.WAITING, "future")
+    midnight = dt.datetime.combine(ref.dump_date, dt.time(), tzinfo=JST)
+    assert state.next_look_at is not None
+    assert parse_iso(state.next_look_at) == midnight
+    faulty.clock.now = midnight.astimezone(dt.UTC) - dt.timedelta(minutes=1)
+    report = faulty.sweep()
+    assert faulty.state(ref).status is DumpStatus.WAITING
+    assert report.oldest_waiting_seconds == 0.0  # waiting for its day is no alarm
+    assert faulty.runs_for(ref) == []
+    faulty.clock.now = midnight.astimezone(dt.UTC) + dt.timedelta(minutes=14)
+    faulty.sweep()
+    assert faulty.state(ref).status is DumpStatus.LOADING
+    assert len(faulty.runs_for(ref)) == 1
+
+
+def test_an_older_dump_whose_evaluation_failed_is_not_overtaken(faulty: World) -> None:
+    """Its message was acknowledged (the queue is not blocked), but date order holds: the
+    newer dump waits until the sweeper has evaluated the older one, which starts first."""
+    older, newer = faulty.put_dump(faulty.day(-2)), faulty.put_dump(faulty.day(-1))
+    throttle_manifest(faulty, older, times=2)
+    assert faulty.deliver(older) is Arrival.DEFERRED
+    assert faulty.deliver(newer) is Arrival.EVALUATED
+    assert faulty.state(older).status is DumpStatus.RECEIVED
+    assert (faulty.state(newer).status, faulty.state(newer).reason) == (
+        DumpStatus.WAITING,
+        "lease",
+    )
+    assert faulty.glue_runs() == []
+    faulty.clock.advance(minutes=6)
+    report = faulty.sweep()  # the second read fails too: still deferred, still held
+    assert report.deferred == [older.key] and faulty.glue_runs() == []
+    faulty.clock.advance(minutes=15)
+    faulty.sweep()
+    assert faulty.state(older).status is DumpStatus.LOADING
+    assert faulty.state(older).last_error is None  # the deferral is not shown as current
+    assert faulty.state(newer).status is DumpStatus.WAITING
+    faulty.finish_load(older)
+    faulty.finish_transform(older)
+    assert faulty.state(newer).status is DumpStatus.LOADING
+
+
+def test_an_evaluation_that_never_succeeds_ends_failed_with_a_letter_and_frees_the_line(
+    faulty: World,
+) -> None:
+    older, newer = faulty.put_dump(faulty.day(-2)), faulty.put_dump(faulty.day(-1))
+    throttle_manifest(faulty, older, times=1000)
+    faulty.deliver(older)
+    faulty.deliver(newer)
+    sweeps = 0
+    while faulty.state(older).status is DumpStatus.RECEIVED:
+        assert faulty.glue_runs() == [], "the newer dump overtook a dump still retried"
+        faulty.clock.advance(minutes=15)
+        faulty.sweep()
+        sweeps += 1
+        assert sweeps <= 5, "the retries never end"
+    failed = faulty.state(older)
+    assert (failed.status, failed.stage) == (DumpStatus.FAILED, "ingest")
+    assert failed.last_error is not None
+    assert "could not be evaluated within 1800 s" in failed.last_error["message"]
+    assert "SlowDown" in failed.last_error["message"]
+    letters = [m for m in faulty.dlq_messages() if m.get("key") == older.key]
+    assert len(letters) == 1 and letters[0]["failure"]["status"] == "EVALUATION_FAILED"
+    assert faulty.state(newer).status is DumpStatus.LOADING

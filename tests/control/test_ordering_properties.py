@@ -9,10 +9,12 @@ import uuid
 from dataclasses import dataclass
 
 import boto3
+from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from control.aws_world import REGION, World
+from dumpflow.control.manifest import Manifest, ManifestLookup
 from dumpflow.control.state import RUNNING_STATUSES, TERMINAL_STATUSES, DumpStatus, table_definition
 from dumpflow.dumps import DumpRef
 
@@ -112,3 +114,61 @@ def test_any_interleaving_keeps_the_promises(world: World, steps: list[object]) 
         if state.status is DumpStatus.SKIPPED_STALE:
             assert state.dump_date <= max(r.dump_date for r in successes)
     assert all(w.store.get(refs[i].key) is None for i in set(range(DUMPS)) - delivered)
+
+
+class FlakyManifests(ManifestLookup):
+    """Manifest reads that fail (S3 SlowDown) a set number of times per dump key."""
+
+    def __init__(self, s3: object, failures: dict[str, int]) -> None:
+        super().__init__(s3)
+        self.failures = failures
+
+    def fetch(self, ref: DumpRef) -> Manifest | None:
+        if self.failures.get(ref.key, 0) > 0:
+            self.failures[ref.key] -= 1
+            raise ClientError(
+                {"Error": {"Code": "SlowDown", "Message": "Reduce rate"}}, "GetObject"
+            )
+        return super().fetch(ref)
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    order=st.permutations(range(DUMPS)),
+    failures=st.lists(st.integers(0, 2), min_size=DUMPS, max_size=DUMPS),
+)
+def test_a_failed_evaluation_never_lets_a_newer_dump_turn_an_older_day_stale(
+    world: World, order: list[int], failures: list[int]
+) -> None:
+    """Issue 14: the messages are acknowledged whatever their evaluation does, yet a dump
+    recorded before any newer dump started still runs, in date order, once the sweeper's
+    retries get through (each evaluation fails up to twice, within INGEST_RETRY_LIMIT)."""
+    w = fresh_world(world)
+    refs = [w.put_dump(w.day(-DUMPS + i)) for i in range(DUMPS)]
+    w.ctx.manifests = FlakyManifests(w.s3, {r.key: n for r, n in zip(refs, failures, strict=True)})
+    in_time: list[DumpRef] = []
+    for index in order:
+        ref = refs[index]
+        started_newer = any(w.runs_for(r) for r in refs if r.dump_date > ref.dump_date)
+        if not started_newer:
+            in_time.append(ref)
+        w.clock.advance(seconds=20)
+        w.deliver(ref)
+    for _ in range(40):
+        finish_running(w, refs, True)
+        if all(w.state(r).status in TERMINAL_STATUSES for r in refs):
+            break
+        w.clock.advance(minutes=15)
+        w.sweep()
+    succeeded = sorted(
+        (w.state(r) for r in refs if w.state(r).status is DumpStatus.SUCCEEDED),
+        key=lambda s: s.timestamps["succeeded_at"],
+    )
+    assert [s.dump_date for s in succeeded] == sorted(s.dump_date for s in succeeded)
+    for ref in in_time:
+        state = w.state(ref)
+        assert state.status is DumpStatus.SUCCEEDED, (ref.key, state.status, state.reason)

@@ -13,7 +13,8 @@ from botocore.exceptions import ClientError
 
 from control.aws_world import LambdaContext, World, emitted_metrics, sqs_event
 from dumpflow.control.manifest import ManifestLookup
-from dumpflow.control.state import DumpStatus
+from dumpflow.control.state import DumpState, DumpStatus, StateStore
+from dumpflow.dumps import DumpRef
 from dumpflow.handlers import ingest
 
 
@@ -86,37 +87,89 @@ def test_bad_records_are_dropped_without_blocking_the_batch(
     assert metrics["IgnoredKeys"] == 1
 
 
-def s3_slows_down(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every manifest read answers SlowDown (S3 throttling): a transient failure."""
+def s3_slows_down(monkeypatch: pytest.MonkeyPatch, ref: DumpRef) -> None:
+    """Every manifest read of ``ref`` answers SlowDown: a message that fails each time."""
+    real = ManifestLookup.fetch
 
-    def slow_down(self: ManifestLookup, ref: object) -> None:
-        raise ClientError({"Error": {"Code": "SlowDown", "Message": "Reduce rate"}}, "GetObject")
+    def slow_down(self: ManifestLookup, wanted: DumpRef) -> Any:
+        if wanted.key == ref.key:
+            raise ClientError(
+                {"Error": {"Code": "SlowDown", "Message": "Reduce rate"}}, "GetObject"
+            )
+        return real(self, wanted)
 
     monkeypatch.setattr(ManifestLookup, "fetch", slow_down)
 
 
-def test_a_transient_failure_retries_that_record_and_the_ones_after_it(
+def cannot_record(monkeypatch: pytest.MonkeyPatch, ref: DumpRef) -> None:
+    """DynamoDB refuses the first write of ``ref``'s item, every time (before any record)."""
+    real = StateStore.create
+
+    def refuse(self: StateStore, state: DumpState) -> bool:
+        if state.key == ref.key:
+            raise ClientError(
+                {"Error": {"Code": "InternalServerError", "Message": "try again"}}, "PutItem"
+            )
+        return real(self, state)
+
+    monkeypatch.setattr(StateStore, "create", refuse)
+
+
+def received(event: dict[str, Any], count: int) -> dict[str, Any]:
+    """The batch as SQS hands it over on its ``count``-th receive."""
+    for record in event["Records"]:
+        record["attributes"]["ApproximateReceiveCount"] = str(count)
+    return event
+
+
+def test_a_poisoned_message_delays_nothing_behind_it(
     deployed: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s3_slows_down(monkeypatch)
-    first, second = deployed.put_dump(deployed.day(-2)), deployed.put_dump(deployed.day(-1))
-    event = sqs_event("{not json", deployed.body(first), deployed.body(second))
+    """Issue 14: the queue has one message group; a message that fails every time used to
+    be retried by SQS (up to 5 x 6 minutes) and held every message after it. Now it is
+    acknowledged once its dump is recorded: the older dump behind it starts at once."""
+    older, poisoned = deployed.put_dump(deployed.day(-2)), deployed.put_dump(deployed.day(-1))
+    s3_slows_down(monkeypatch, poisoned)
+    event = sqs_event("{not json", deployed.body(poisoned), deployed.body(older))
     response = ingest.handler(event, LambdaContext())
-    failed = [f["itemIdentifier"] for f in response["batchItemFailures"]]
-    assert failed == [r["messageId"] for r in event["Records"][1:]]
-    assert deployed.state(first).status is DumpStatus.RECEIVED  # the sweeper re-evaluates it
-    assert deployed.store.get(second.key) is None
+    assert response == {"batchItemFailures": []}
+    assert deployed.state(older).status is DumpStatus.LOADING
+    stuck = deployed.state(poisoned)
+    assert stuck.status is DumpStatus.RECEIVED  # the sweeper evaluates it again
+    assert stuck.last_error is not None and "SlowDown" in stuck.last_error["message"]
     assert deployed.dlq_messages() == []
+
+
+def test_a_message_that_cannot_be_recorded_is_retried_once_then_parked_on_the_dlq(
+    deployed: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before a record exists only SQS can retry: the record and the ones after it fail on
+    the first receive (FIFO order); on the second the message goes to the DLQ as it is and
+    the rest of the batch goes on, so it holds the queue for one visibility timeout."""
+    poisoned, later = deployed.put_dump(deployed.day(-2)), deployed.put_dump(deployed.day(-1))
+    cannot_record(monkeypatch, poisoned)
+    event = sqs_event(deployed.body(poisoned), deployed.body(later))
+    with pytest.raises(BatchProcessingError, match="All records failed"):
+        ingest.handler(event, LambdaContext())  # both come back after the visibility timeout
+    assert deployed.store.get(later.key) is None
+    response = ingest.handler(received(event, 2), LambdaContext())
+    assert response == {"batchItemFailures": []}
+    assert deployed.store.get(poisoned.key) is None
+    assert deployed.state(later).status is DumpStatus.LOADING
+    assert [json.dumps(m) for m in deployed.dlq_messages()] == [
+        json.dumps(json.loads(deployed.body(poisoned)))
+    ]
+    assert emitted_metrics(capsys.readouterr().out)["MessagesForwarded"] == 1
 
 
 def test_a_batch_that_failed_entirely_fails_the_invocation(
     deployed: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s3_slows_down(monkeypatch)
     ref = deployed.put_dump(deployed.day(-1))
+    cannot_record(monkeypatch, ref)
     with pytest.raises(BatchProcessingError, match="All records failed"):
         ingest.handler(sqs_event(deployed.body(ref)), LambdaContext())
-    assert deployed.state(ref).status is DumpStatus.RECEIVED
+    assert deployed.store.get(ref.key) is None
 
 
 def test_a_busy_glue_slot_is_waited_on_in_the_table_not_in_the_queue(

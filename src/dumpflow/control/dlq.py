@@ -38,3 +38,12 @@ class FailureQueue:
                 f"failure-{state.dump_date:%Y%m%d}-{state.attempts}-{stage}-{key_tag(state.key)}"
             )
         self.sqs.send_message(**kwargs)
+
+    def forward(self, body: str, *, message_id: str) -> None:
+        """Put a queue message on the DLQ as it is, as SQS's redrive would (replay reads it
+        the same way); one letter per message, however often this is repeated."""
+        kwargs: dict[str, Any] = {"QueueUrl": self.queue_url, "MessageBody": body}
+        if self.queue_url.endswith(".fifo"):
+            kwargs["MessageGroupId"] = MESSAGE_GROUP
+            kwargs["MessageDeduplicationId"] = f"forwarded-{message_id}"[:128]
+        self.sqs.send_message(**kwargs)

@@ -5,6 +5,13 @@ copies of the same content count as duplicates and only nudge an item that is st
 or WAITING (which recovers a first delivery that died half-way). New content under a known
 key is evaluated again (or held while the key runs). Replay and backfill messages are
 accepted only for the attempt the operator armed.
+
+A message is never left unacknowledged once its dump is recorded: the queue has one message
+group (EventBridge sets a static MessageGroupId), so a message retried by SQS would hold every
+later dump behind it for up to maxReceiveCount visibility timeouts. A failure after the record
+(S3 throttling the manifest read, DynamoDB refusing a later write) is kept on the item
+(``last_error``) and the sweeper evaluates the dump again; the pump keeps newer daily dumps
+behind it meanwhile, so date order holds. Only a failure to record reaches SQS's retry.
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ from dumpflow.control.messages import (
     parse_message,
 )
 from dumpflow.control.pipeline import (
+    FUTURE_REASON,
     GLUE_BUSY_REASON,
+    INGEST_RETRY_LIMIT,
     LEASE_REASON,
     MANIFEST_REASON,
     Pipeline,
@@ -39,8 +48,9 @@ from dumpflow.control.state import (
     iso,
     with_note,
     with_transition,
+    without_deferral,
 )
-from dumpflow.control.validation import rejection
+from dumpflow.control.validation import day_begins, from_the_future, rejection
 from dumpflow.dumps import DumpRef, NotADumpKey, normalize_etag
 
 log = logging.getLogger(__name__)
@@ -58,6 +68,7 @@ class Arrival(StrEnum):
     MANIFEST_EARLY = "manifest-without-waiting-dump"
     HELD = "new-upload-held-until-the-run-ends"
     EVALUATED = "evaluated"
+    DEFERRED = "recorded-evaluation-left-to-the-sweeper"
 
 
 class Intake:
@@ -84,10 +95,74 @@ class Intake:
             return Arrival.IGNORED
         state = self._record(message, ref)
         if isinstance(state, Arrival):
+            arrival = state
+        else:
+            arrival = Arrival.EVALUATED if self.evaluate_or_defer(state) else Arrival.DEFERRED
+        self.pump_or_leave_to_sweeper()
+        return arrival
+
+    def pump_or_leave_to_sweeper(self) -> None:
+        """Start the next dump; a failure here is the sweeper's to retry (the message that
+        brought us here is recorded and must not block the queue)."""
+        try:
             self.pipeline.pump()
-            return state
-        self.evaluate(state)
-        return Arrival.EVALUATED
+        except Exception:
+            self.ctx.telemetry.count("PumpsDeferred")
+            log.exception("starting the next dump failed; the sweeper tries again")
+
+    def evaluate_or_defer(self, state: DumpState) -> bool:
+        """Evaluate a recorded dump; on failure the cause is kept on the item for the sweeper
+        (False). A RECEIVED dump that still cannot be evaluated INGEST_RETRY_LIMIT after it
+        arrived is FAILED at stage ingest with its DLQ letter (replayable), so it neither
+        stays stuck nor holds newer dumps back for ever."""
+        try:
+            self.evaluate(state)
+            return True
+        except Exception as exc:
+            cause = f"{type(exc).__name__}: {exc}"
+            log.warning(
+                "evaluating %s failed (%s); the sweeper evaluates it again",
+                state.key,
+                cause,
+                extra=dump_fields(state),
+            )
+            try:
+                self._defer(state, cause)
+            except Exception:
+                log.exception("recording the failed evaluation of %s failed", state.key)
+            return False
+
+    def _defer(self, state: DumpState, cause: str) -> None:
+        now = self.ctx.clock()
+        current = self.store.get(state.key)
+        if current is None or current.status not in _PENDING:
+            return
+        since = current.at("received_at")
+        limit = int(INGEST_RETRY_LIMIT.total_seconds())
+        if current.status is DumpStatus.RECEIVED and since and now - since >= INGEST_RETRY_LIMIT:
+            self.pipeline.fail(
+                current,
+                {DumpStatus.RECEIVED},
+                stage="ingest",
+                status="EVALUATION_FAILED",
+                message=f"{current.key} could not be evaluated within {limit} s of its "
+                f"arrival: {cause}",
+            )
+            return
+        self.ctx.telemetry.count("EvaluationsDeferred")
+        error = {
+            "stage": "ingest",
+            "message": f"evaluation failed, retried by the sweeper: {cause}",
+            "at": iso(now),
+            "retry": "sweeper",
+        }
+
+        def note(fresh: DumpState) -> DumpState | None:
+            if fresh.status not in _PENDING or fresh.last_error == error:
+                return None
+            return dataclasses.replace(fresh, last_error=error)
+
+        self.store.mutate(state.key, note)
 
     # ----- recording -----------------------------------------------------------------------
 
@@ -273,12 +348,14 @@ class Intake:
                 extra={"dump_date": date.isoformat()},
             )
             return Arrival.MANIFEST_EARLY
+        evaluated = True
         for state in waiting:
             log.info(
                 "manifest %s arrived: waking %s", message.key, state.key, extra=dump_fields(state)
             )
-            self.evaluate(state)
-        return Arrival.EVALUATED
+            evaluated = self.evaluate_or_defer(state) and evaluated
+        self.pump_or_leave_to_sweeper()
+        return Arrival.EVALUATED if evaluated else Arrival.DEFERRED
 
     # ----- validation ----------------------------------------------------------------------
 
@@ -291,6 +368,15 @@ class Intake:
         if cause:
             self.pipeline.close(
                 state, pending, DumpStatus.REJECTED, reason=cause, metric="RejectedDumps"
+            )
+            return
+        early = from_the_future(ref, now)
+        if early:
+            self._park(
+                state,
+                FUTURE_REASON,
+                f"{early}: waits for its day",
+                next_look_at=day_begins(ref.dump_date),
             )
             return
         if state.mode == "normal":
@@ -351,7 +437,6 @@ class Intake:
                 sha256 = manifest.dump_sha256
         sha256 = sha256 or self.ctx.objects.metadata_sha256(ref, state.source_key)
         self._park(state, LEASE_REASON, "ready", expected_sha256=sha256)
-        self.pipeline.pump()
 
     def _park(
         self,
@@ -360,6 +445,7 @@ class Intake:
         note: str,
         expected_sha256: str | None = None,
         last_error: dict[str, str] | None = None,
+        next_look_at: dt.datetime | None = None,
     ) -> None:
         """RECEIVED -> WAITING(reason), or a WAITING dump's reason changed."""
         now = self.ctx.clock()
@@ -370,8 +456,9 @@ class Intake:
             if reason == LEASE_REASON and current.reason == GLUE_BUSY_REASON:
                 return None  # ready already, and first in line: it waits on Glue's slot
             sha256 = expected_sha256 or current.expected_sha256
-            error = last_error or current.last_error
-            same_error = (error or {}).get("message") == (current.last_error or {}).get("message")
+            error = last_error or without_deferral(current.last_error)
+            same_error = error == current.last_error
+            look = iso(next_look_at) if next_look_at else None
             if current.status is DumpStatus.WAITING and current.reason == reason:
                 if sha256 == current.expected_sha256 and same_error:
                     return None
@@ -384,6 +471,7 @@ class Intake:
                 reason=reason,
                 expected_sha256=sha256,
                 last_error=error,
+                next_look_at=look,
             )
 
         parked = self.store.mutate(state.key, park)

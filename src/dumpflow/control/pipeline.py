@@ -31,6 +31,7 @@ from dumpflow.control.state import (
     iso,
     parse_iso,
     with_transition,
+    without_deferral,
 )
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,10 @@ CLAIMED_AT = "start_claimed_at"
 LEASE_REASON = "lease"
 MANIFEST_REASON = "manifest"
 GLUE_BUSY_REASON = "glue-busy"
+FUTURE_REASON = "future"  # dated tomorrow in Tokyo: evaluated again once its day begins
+# How long a recorded dump whose evaluation keeps failing is retried (by the sweeper) and
+# holds newer daily dumps back, before it is FAILED at stage ingest with its DLQ letter.
+INGEST_RETRY_LIMIT = dt.timedelta(minutes=30)
 # How long a start refused for now (Glue's run slot taken, ECS throttling) waits to retry.
 GLUE_BUSY_RETRY = dt.timedelta(seconds=60)
 _PUMP_ROUNDS = 32
@@ -120,10 +125,10 @@ class Pipeline:
                 if self._tend(lease):
                     continue
                 return
-            waiting = self.store.waiting()
+            pending = self.store.pending()
             ready = self._not_overtaking(
-                [s for s in waiting if s.reason == LEASE_REASON],
-                [s for s in waiting if s.reason == MANIFEST_REASON],
+                [s for s in pending if s.status is DumpStatus.WAITING and s.reason == LEASE_REASON],
+                [s for s in pending if self._may_hold_back(s)],
             )
             if not ready:
                 return
@@ -150,16 +155,24 @@ class Pipeline:
                 return
         log.warning("pump stopped after %d rounds without settling", _PUMP_ROUNDS)
 
+    def _may_hold_back(self, state: DumpState) -> bool:
+        """An older daily dump that is not ready yet but will be: waiting for its manifest
+        (the sweeper ends that wait), or RECEIVED and not yet evaluated (being evaluated
+        now, or its evaluation failed and the sweeper retries it, up to INGEST_RETRY_LIMIT)."""
+        if state.status is DumpStatus.WAITING:
+            return state.reason == MANIFEST_REASON
+        received = state.at("received_at")
+        return received is None or self.ctx.clock() - received < INGEST_RETRY_LIMIT
+
     def _not_overtaking(
-        self, ready: list[DumpState], for_manifest: list[DumpState]
+        self, ready: list[DumpState], not_ready: list[DumpState]
     ) -> list[DumpState]:
         """Ready dumps that may start now: a daily dump does not start while an older daily
-        dump still waits for its manifest (within the manifest wait; the sweeper ends that
-        wait), or the late manifest would turn the older day into a stale gap."""
+        dump is still on its way (``_may_hold_back``), or that day would end a stale gap."""
         watermark = self.store.watermark()
         held = [
             s.dump_date
-            for s in for_manifest
+            for s in not_ready
             if s.mode == "normal" and (watermark is None or s.dump_date > watermark)
         ]
         if not held:
@@ -685,7 +698,7 @@ class Pipeline:
             note=reason,
             when=when,
             reason=reason,
-            last_error=error or state.last_error,
+            last_error=error or without_deferral(state.last_error),
             **extra,
         )
         if closed is not None:

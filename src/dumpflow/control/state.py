@@ -343,6 +343,12 @@ class StateStore:
         found = [s for s in self._scan_dumps() if s.status is DumpStatus.WAITING]
         return sorted(found, key=lambda s: (s.dump_date, s.key))
 
+    def pending(self) -> list[DumpState]:
+        """Dumps in RECEIVED or WAITING, oldest date first: what the pump chooses among."""
+        wanted = (DumpStatus.RECEIVED, DumpStatus.WAITING)
+        found = [s for s in self._scan_dumps() if s.status in wanted]
+        return sorted(found, key=lambda s: (s.dump_date, s.key))
+
     def for_date(self, dump_date: dt.date) -> list[DumpState]:
         return [s for s in self._scan_dumps() if s.dump_date == dump_date]
 
@@ -714,6 +720,14 @@ def with_transition(
         history=[*state.history, entry][-HISTORY_LIMIT:],
         **changes,
     )
+
+
+def without_deferral(error: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A deferred evaluation's error (``retry: sweeper``) is history once an evaluation went
+    through: it is not shown as the dump's current error."""
+    if error and error.get("retry") == "sweeper":
+        return None
+    return error
 
 
 def with_note(state: DumpState, outcome: DumpStatus, *, now: dt.datetime, note: str) -> DumpState:

@@ -1,9 +1,12 @@
 """The scheduled sweep: settle everything that can be stuck, each dump on its own.
 
-* RECEIVED longer than a few minutes (its first delivery died, or S3 throttled the manifest
-  read, and the message may be on the DLQ by now): evaluated again.
+* RECEIVED longer than a few minutes (its first delivery died, or its evaluation failed and
+  the message was acknowledged so as not to block the queue): evaluated again; one still
+  failing INGEST_RETRY_LIMIT (30 min) after it arrived is FAILED at stage ingest with its
+  DLQ letter.
 * WAITING for a manifest: looked at again (the manifest's event may be lost), and rejected
   once the wait is over.
+* WAITING for its day (dated tomorrow in Tokyo): evaluated again once that day has begun.
 * The slot holder's run: asked of Glue or ECS at every sweep once its stage has run a few
   minutes, so a lost completion event is found long before ECS forgets a stopped task
   (about an hour); a task ECS no longer knows is resolved from the dbt report in S3. A run
@@ -32,8 +35,21 @@ from botocore.exceptions import ClientError
 from dumpflow.control.context import ControlContext
 from dumpflow.control.glue import FINAL_RUN_STATES
 from dumpflow.control.intake import Intake
-from dumpflow.control.pipeline import CLOCK_SKEW, MANIFEST_REASON, Pipeline, dump_fields
-from dumpflow.control.state import STUCK_AFTER, TERMINAL_STATUSES, DumpState, DumpStatus, Lease
+from dumpflow.control.pipeline import (
+    CLOCK_SKEW,
+    FUTURE_REASON,
+    MANIFEST_REASON,
+    Pipeline,
+    dump_fields,
+)
+from dumpflow.control.state import (
+    STUCK_AFTER,
+    TERMINAL_STATUSES,
+    DumpState,
+    DumpStatus,
+    Lease,
+    parse_iso,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +62,7 @@ DBT_REPORT_PREFIX = "reports/dbt/"
 class SweepReport:
     manifest_timeouts: list[str] = field(default_factory=list)
     reevaluated: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)
     reclaimed: str | None = None
     extended: str | None = None
     errors: list[str] = field(default_factory=list)
@@ -79,8 +96,9 @@ class Sweeper:
             log.exception("sweep: %s failed; the sweep goes on", what)
 
     def _oldest_wait(self, now: dt.datetime) -> float:
-        """Age of the longest-waiting dump (0 when none waits): the alarm's gauge."""
-        since = [s.at("waiting_at") for s in self.store.waiting()]
+        """Age of the longest-waiting dump (0 when none waits): the alarm's gauge. A dump
+        waiting for its day waits by design and is not counted."""
+        since = [s.at("waiting_at") for s in self.store.waiting() if s.reason != FUTURE_REASON]
         ages = [(now - moment).total_seconds() for moment in since if moment is not None]
         return max(ages, default=0.0)
 
@@ -99,6 +117,10 @@ class Sweeper:
                     self._guarded(report, state.key, partial(self._expire, state, report))
                 else:
                     self._guarded(report, state.key, partial(self._evaluate, state, report))
+            elif state.status is DumpStatus.WAITING and state.reason == FUTURE_REASON:
+                due = state.next_look_at
+                if due is None or now >= parse_iso(due):
+                    self._guarded(report, state.key, partial(self._evaluate, state, report))
 
     def _evaluate(self, state: DumpState, report: SweepReport) -> None:
         if state.status is DumpStatus.RECEIVED:
@@ -106,11 +128,13 @@ class Sweeper:
                 "%s is still RECEIVED: evaluating it again", state.key, extra=dump_fields(state)
             )
             report.reevaluated.append(state.key)
-        self.intake.evaluate(state)
+        if not self.intake.evaluate_or_defer(state):
+            report.deferred.append(state.key)
 
     def _expire(self, state: DumpState, report: SweepReport) -> None:
         """The manifest wait is over: REJECTED, naming what was waited for."""
-        self.intake.evaluate(state)  # the manifest may have come with its event lost
+        if not self.intake.evaluate_or_defer(state):  # its manifest event may be lost
+            report.deferred.append(state.key)
         fresh = self.store.get(state.key)
         if fresh is None or fresh.status is not DumpStatus.WAITING:
             return

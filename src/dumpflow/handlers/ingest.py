@@ -1,7 +1,11 @@
 """SQS FIFO -> the dump queue's consumer: each record is one S3 object event or a replay.
 
-Partial batch responses: a record that fails for a transient reason is retried (and, FIFO,
-so are the records after it); a record that can never succeed is logged and dropped.
+The queue has a single message group, so a record SQS retries holds every record after it.
+Once a dump is recorded its record is acknowledged whatever happens next (the state table
+and the sweeper retry, ``Intake``); only a record that could not be recorded is retried, and
+on its FORWARD_AFTER_RECEIVES-th receive it is put on the DLQ as it is and acknowledged, so
+it holds the queue for one visibility timeout at most. A record that can never succeed is
+logged and dropped.
 """
 
 from __future__ import annotations
@@ -23,6 +27,10 @@ from dumpflow.handlers.runtime import control_context, control_logs_through, pow
 
 logger, tracer, metrics = powertools("dumpflow-ingest")
 
+# The receive on which a record that still cannot be recorded goes to the DLQ (replayable)
+# instead of SQS's retry: below the queue's maxReceiveCount (5), which stays the backstop.
+FORWARD_AFTER_RECEIVES = 2
+
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
@@ -43,12 +51,28 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
                 extra={"stage": "ingest", "body": record.body[:1000]},
             )
             return "dropped"
-        except RetryLater as exc:
-            logger.warning("message %s will be retried: %s", record.message_id, exc)
-            raise
-        except Exception:
-            logger.exception("message %s failed; SQS will deliver it again", record.message_id)
-            raise
+        except Exception as exc:
+            receives = _receive_count(record)
+            if receives < FORWARD_AFTER_RECEIVES:
+                log = logger.warning if isinstance(exc, RetryLater) else logger.exception
+                log(
+                    "message %s could not be recorded (%s); SQS delivers it again",
+                    record.message_id,
+                    exc,
+                    extra={"stage": "ingest"},
+                )
+                raise
+            intake.ctx.failures.forward(record.body, message_id=record.message_id)
+            metrics.add_metric(name="MessagesForwarded", unit="Count", value=1)
+            logger.error(
+                "message %s could not be recorded on receive %d (%s): put on the DLQ as it "
+                "is; `dumpflow replay` sends it again",
+                record.message_id,
+                receives,
+                exc,
+                extra={"stage": "ingest", "body": record.body[:1000]},
+            )
+            return "forwarded"
         logger.info("message %s: %s", record.message_id, outcome)
         return str(outcome)
 
@@ -59,3 +83,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
             processor=SqsFifoPartialProcessor(),
             context=context,
         )
+
+
+def _receive_count(record: SQSRecord) -> int:
+    """SQS's ApproximateReceiveCount (1 when absent or unreadable: retry rather than park)."""
+    raw = str(record.attributes.get("ApproximateReceiveCount") or "1")
+    return int(raw) if raw.isdigit() else 1
