@@ -25,9 +25,10 @@ With the Aurora secret (production), an account holding server-wide privileges (
 SUPER, anything on ``*.*`` or ``mysql.*``) refuses the load at setup: the database's own
 wall must stand behind the loader's policy (docs/deploy.md). Grants on other schemas, and
 locally (``$DUMPFLOW_DSN``) everything, are a loud warning in the log and the report.
-``--db_account_check warn`` turns the refusal into that warning: only the local Glue service
-(``dumpflow.local.glue_runner``) passes it, because the demo's secret names the developer's
-own server root; the template never sets it.
+``--db_account_check warn`` turns the refusal into that warning: an operator's explicit
+escape hatch for a one-off run (``aws glue start-job-run --arguments``); neither the template
+nor the local Glue service sets it (the demo's secret names a restricted demo account,
+``dumpflow.local.demo_account``).
 """
 
 from __future__ import annotations

@@ -372,7 +372,7 @@ def test_the_aurora_connection_verifies_tls_unless_told_otherwise(aws: dict[str,
 def test_only_an_explicit_warn_lets_a_root_secret_load_and_the_report_says_so(
     aws: dict[str, Any], samples: dict[str, SampleDump], mariadb_dsn: Dsn, published: str
 ) -> None:
-    """The local Glue service's ``--db_account_check warn`` (the demo's root secret)."""
+    """``--db_account_check warn``: the operator's explicit escape hatch for a root secret."""
     upload(aws["s3"], samples["good"])
     secret = aws["secrets"].create_secret(
         Name="aurora-local-root",

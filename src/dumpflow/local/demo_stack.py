@@ -17,6 +17,7 @@ from typing import TextIO
 from dumpflow import config
 from dumpflow.config import Settings
 from dumpflow.db import DSN_ENV, Dsn
+from dumpflow.local.demo_account import demo_account
 from dumpflow.local.flow import LocalFlow
 from dumpflow.local.mariadb import mariadb_server
 from dumpflow.local.moto_server import MotoEndpoint, moto_server, patched_environ
@@ -133,6 +134,7 @@ def demo_runtime(
     server = mysql_server(dsn) if layout.engine == "mysql" else mariadb_server(dsn)
     with server as database, moto_server(layout.region) as endpoint:
         dropped = reset_schemas(database, layout.warehouse_schemas())
+        account = demo_account(database, layout.warehouse_schemas())
         declared = set(_declared_parameters(layout.template))
         parameters = {k: v for k, v in _stack_parameters(layout, database).items() if k in declared}
         overrides = {
@@ -144,7 +146,7 @@ def demo_runtime(
                 StackOptions(
                     template_path=layout.template,
                     stack_name=layout.stack_name,
-                    dsn=database,
+                    dsn=account,
                     parameters=parameters,
                     environment_overrides=overrides,
                 ),
@@ -170,6 +172,8 @@ def demo_runtime(
                 f"{layout.engine_label}) instead of prod: Aurora MySQL over TLS verified "
                 "against the RDS CA bundle",
                 "X-Ray tracing off (POWERTOOLS_TRACE_DISABLED): no daemon locally",
+                f"the database secret names the account {account.user} (ALL on this run's "
+                "schemas only) instead of the dumpflow account of docs/deploy.md",
             ]
             if dropped:
                 differences.append(

@@ -40,11 +40,6 @@ class GlueRunOutcome:
     seconds: float
 
 
-#: The demo's database secret names the developer's own server root: the job warns about its
-#: server-wide grants instead of refusing them (in AWS the template never passes this).
-LOCAL_ARGUMENTS = {"--db_account_check": "warn"}
-
-
 def glue_argv(job_name: str, run_id: str, arguments: dict[str, str]) -> list[str]:
     """``sys.argv[1:]`` as Glue builds it: its own ids first, then ``--name value`` pairs."""
     argv = ["--JOB_NAME", job_name, "--JOB_RUN_ID", run_id]
@@ -99,7 +94,7 @@ class GlueRunner:
         state, message = "SUCCEEDED", "Job run succeeded"
         try:
             main: Callable[[list[str]], Any] = _load_script(self.script).main
-            code = main(glue_argv(job_name, run_id, {**arguments, **LOCAL_ARGUMENTS}))
+            code = main(glue_argv(job_name, run_id, arguments))
             if isinstance(code, int) and code != 0:
                 state, message = "FAILED", f"{self.script.name} exited with status {code}"
         except SystemExit as exc:
