@@ -1,0 +1,383 @@
+"""Attacks on the no-head-of-line-blocking change (issue 14): deferred evaluations, the
+30-minute limit, dumps dated tomorrow, and the date order the pump keeps meanwhile.
+
+A test that fails names the promise that does not hold; the passing ones stay as regressions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from control.aws_world import REGION, World, create_deployment
+from control.faults import Fault, FaultyClient, HandlerKilled
+from dumpflow.control.intake import Arrival
+from dumpflow.control.pipeline import INGEST_RETRY_LIMIT
+from dumpflow.control.state import RUNNING_STATUSES, TERMINAL_STATUSES, DumpStatus
+from dumpflow.dumps import JST, DumpRef, manifest_key_for
+
+
+@pytest.fixture()
+def faulty(aws_environment: None) -> Iterator[World]:
+    """A deployment whose state table, S3, Glue and ECS clients can be made to misbehave."""
+    with mock_aws():
+        settings = create_deployment()
+        world = World(settings, dynamodb=FaultyClient(boto3.client("dynamodb", region_name=REGION)))
+        world.ctx.objects.s3 = FaultyClient(world.s3)
+        world.ctx.manifests.s3 = world.ctx.objects.s3
+        world.ctx.glue.client = FaultyClient(world.glue)
+        world.ctx.dbt.client = FaultyClient(world.ecs)
+        yield world
+
+
+def ddb(world: World) -> FaultyClient:
+    client = world.store.client
+    assert isinstance(client, FaultyClient)
+    return client
+
+
+def s3(world: World) -> FaultyClient:
+    client = world.ctx.objects.s3
+    assert isinstance(client, FaultyClient)
+    return client
+
+
+def throttle_manifest(world: World, ref: DumpRef, *, times: int) -> None:
+    """S3 answers SlowDown to the next ``times`` reads of ``ref``'s manifest."""
+
+    def slow_down() -> None:
+        raise ClientError({"Error": {"Code": "SlowDown", "Message": "Reduce rate"}}, "GetObject")
+
+    s3(world).arm(
+        "get_object",
+        Fault.CALL_AFTER,
+        when=lambda kwargs: kwargs.get("Key") == ref.manifest_key,
+        then=slow_down,
+        times=times,
+    )
+
+
+def one_pipeline(world: World) -> None:
+    running = [s for s in world.store.list_dumps() if s.status in RUNNING_STATUSES]
+    assert len(running) <= 1, f"two pipelines in flight: {[s.key for s in running]}"
+
+
+def drive_to_the_end(world: World, refs: list[DumpRef]) -> None:
+    """Complete whatever runs until every dump is final (sweeping in between)."""
+    for _ in range(20):
+        states = [world.state(r) for r in refs]
+        if all(s.status in TERMINAL_STATUSES for s in states):
+            return
+        running = next((s for s in states if s.status in RUNNING_STATUSES), None)
+        if running is not None and running.status is DumpStatus.LOADING:
+            world.finish_load(running.ref)
+        elif running is not None:
+            world.finish_transform(running.ref)
+        else:
+            world.clock.advance(minutes=15)
+            world.sweep()
+
+
+def letters_for(world: World, ref: DumpRef) -> list[dict[str, object]]:
+    return [m for m in world.dlq_messages() if m.get("key") == ref.key]
+
+
+def midnight_utc(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=JST).astimezone(dt.UTC)
+
+
+# ----- defects --------------------------------------------------------------------------------
+
+
+def test_a_due_future_dump_whose_evaluation_keeps_failing_does_not_wait_forever(
+    faulty: World,
+) -> None:
+    """Promise 2/3: "nothing stays stuck forever"; an evaluation that still fails 30 min on is
+    FAILED at ingest with a letter. A WAITING(future) dump is evaluated once its day begins;
+    when that evaluation fails, _defer only notes the error (the 30-minute limit applies to
+    RECEIVED only), so it stays WAITING(future) for ever, and WaitingAgeSeconds never counts
+    it (future waits are excluded), so no alarm fires either."""
+    ref = faulty.put_dump(faulty.day(+1))
+    assert faulty.deliver(ref) is Arrival.EVALUATED
+    assert faulty.state(ref).reason == "future"
+    faulty.clock.now = midnight_utc(ref.dump_date) + dt.timedelta(minutes=1)
+    throttle_manifest(faulty, ref, times=1000)
+    gauges = []
+    for _ in range(12):  # three hours of sweeps
+        gauges.append(faulty.sweep().oldest_waiting_seconds)
+        faulty.clock.advance(minutes=15)
+    state = faulty.state(ref)
+    assert state.status in TERMINAL_STATUSES, (
+        f"still {state.status}({state.reason}) 3 h after its day began, evaluation failing "
+        f"({(state.last_error or {}).get('message')}); WaitingAgeSeconds stayed {max(gauges)}"
+    )
+    assert (state.status, state.stage) == (DumpStatus.FAILED, "ingest")
+    assert len(letters_for(faulty, ref)) == 1
+
+
+def test_a_newer_dump_never_overtakes_an_unevaluated_older_one_without_its_letter(
+    faulty: World,
+) -> None:
+    """Promise 2: the RECEIVED dump whose evaluation keeps failing is FAILED (with a letter)
+    at 30 min "and the line moves on". But _may_hold_back stops holding it back the moment it
+    is 30 min old, while only the next sweep's evaluation fails it: an event in between (up
+    to 15 min) starts the newer dump. If the older dump's evaluation then succeeds it ends
+    SKIPPED_STALE, with no letter and no run: the day is lost silently."""
+    older, newer = faulty.put_dump(faulty.day(-2)), faulty.put_dump(faulty.day(-1))
+    throttle_manifest(faulty, older, times=3)
+    assert faulty.deliver(older) is Arrival.DEFERRED  # t = 0
+    faulty.clock.advance(minutes=15)
+    assert faulty.sweep().deferred == [older.key]  # t = 15
+    faulty.clock.advance(minutes=14)
+    assert faulty.sweep().deferred == [older.key]  # t = 29: under the limit
+    faulty.clock.advance(minutes=2)
+    faulty.deliver(newer)  # t = 31, before the next sweep
+    overtaken = faulty.state(newer).status in RUNNING_STATUSES
+    when_overtaken = faulty.state(older).status
+    if overtaken:
+        faulty.finish_load(newer)
+        faulty.finish_transform(newer)
+    faulty.clock.advance(minutes=13)
+    faulty.sweep()  # t = 44: the manifest can be read now
+    drive_to_the_end(faulty, [older, newer])
+    final = faulty.state(older)
+    letters = letters_for(faulty, older)
+    assert not overtaken or when_overtaken is DumpStatus.FAILED, (
+        f"{newer.key} started while {older.key} was {when_overtaken} (never evaluated, no "
+        f"letter); {older.key} ended {final.status}: {final.reason}; DLQ letters: {letters}"
+    )
+
+
+def test_a_slot_holder_that_never_started_does_not_overtake_an_older_dump_still_retried(
+    faulty: World,
+) -> None:
+    """Promise 2: the pump never starts a newer daily dump while an older daily dump is
+    RECEIVED and younger than 30 min. The newer dump took the slot and its handler died
+    before the claim; the older one arrives and its evaluation is deferred. After the start
+    grace the pump resumes the slot holder (Pipeline._tend -> _claim_load) without the
+    _not_overtaking check, and the newer dump starts ahead of the older one."""
+    older, newer = faulty.put_dump(faulty.day(-2)), faulty.put_dump(faulty.day(-1))
+    ddb(faulty).arm(
+        "put_item",
+        Fault.KILL_AFTER,
+        when=lambda kwargs: kwargs.get("Item", {}).get("pk", {}).get("S") == "lease",
+    )
+    with pytest.raises(HandlerKilled):
+        faulty.deliver(newer)
+    assert faulty.store.lease() is not None
+    faulty.clock.advance(minutes=1)
+    throttle_manifest(faulty, older, times=1000)
+    assert faulty.deliver(older) is Arrival.DEFERRED
+    faulty.clock.advance(minutes=15)  # past START_GRACE, 15 min after the older arrived
+    faulty.sweep()
+    held = faulty.state(older)
+    assert held.status is DumpStatus.RECEIVED
+    assert faulty.clock() - (held.at("received_at") or faulty.clock()) < INGEST_RETRY_LIMIT
+    assert faulty.state(newer).status not in RUNNING_STATUSES, (
+        f"{newer.key} started while the older {older.key} is RECEIVED and still retried"
+    )
+
+
+def test_a_manifest_that_arrived_but_could_not_be_read_does_not_reject_the_dump_as_never_arrived(
+    faulty: World,
+) -> None:
+    """Promise 1: a failure after the record (the manifest read) is kept on the item and the
+    sweeper retries; an evaluation that never succeeds ends FAILED at ingest with a letter
+    (replayable). For a WAITING(manifest) dump _defer has no limit and Sweeper._expire closes
+    it REJECTED "did not arrive within ..." although the manifest arrived (its event was
+    delivered): a read failure is reported as bad input, with no DLQ letter."""
+    ref = faulty.put_dump(faulty.day(-1), manifest=False)
+    faulty.deliver(ref)
+    assert faulty.state(ref).reason == "manifest"
+    key = faulty.put_manifest(ref)
+    throttle_manifest(faulty, ref, times=1000)
+    body = json.dumps({"bucket": ref.bucket, "key": key, "etag": "abc", "size": "300"})
+    assert faulty.deliver_body(body) is Arrival.DEFERRED
+    for _ in range(6):
+        faulty.clock.advance(minutes=15)
+        faulty.sweep()
+    state = faulty.state(ref)
+    assert state.status is not DumpStatus.REJECTED, f"REJECTED: {state.reason}"
+    assert state.status is DumpStatus.FAILED
+    assert len(letters_for(faulty, ref)) == 1
+
+
+# ----- regressions that hold --------------------------------------------------------------
+
+
+def test_a_deferral_whose_own_write_fails_still_leaves_the_dump_to_the_sweeper(
+    faulty: World,
+) -> None:
+    """The evaluation fails and so does the write of last_error (_defer): the message is
+    still acknowledged, the dump stays RECEIVED and the sweeper evaluates it later."""
+    ref = faulty.put_dump(faulty.day(-1))
+    throttle_manifest(faulty, ref, times=1)
+
+    def refuse() -> None:
+        raise ClientError({"Error": {"Code": "InternalServerError"}}, "GetItem")
+
+    ddb(faulty).arm(
+        "get_item",
+        Fault.CALL_AFTER,
+        when=lambda kwargs: kwargs.get("Key", {}).get("pk", {}).get("S") == ref.key,
+        then=refuse,
+        times=1,
+    )
+    assert faulty.deliver(ref) is Arrival.DEFERRED
+    assert faulty.state(ref).status is DumpStatus.RECEIVED
+    faulty.clock.advance(minutes=6)
+    assert faulty.sweep().reevaluated == [ref.key]
+    assert faulty.state(ref).status is DumpStatus.LOADING
+    assert len(faulty.runs_for(ref)) == 1
+
+
+def test_a_future_dump_becomes_due_exactly_at_midnight_jst_and_two_days_ahead_is_rejected(
+    faulty: World,
+) -> None:
+    faulty.clock.now = midnight_utc(faulty.today + dt.timedelta(days=1)) - dt.timedelta(
+        seconds=1
+    )  # 23:59:59 JST
+    tomorrow, later = faulty.put_dump(faulty.day(+1)), faulty.put_dump(faulty.day(+2))
+    faulty.deliver(tomorrow)
+    faulty.deliver(later)
+    assert faulty.state(later).status is DumpStatus.REJECTED
+    waiting = faulty.state(tomorrow)
+    assert (waiting.status, waiting.reason) == (DumpStatus.WAITING, "future")
+    assert faulty.sweep().oldest_waiting_seconds == 0.0
+    faulty.clock.advance(seconds=1)  # 00:00:00 JST of its date
+    faulty.sweep()
+    assert faulty.state(tomorrow).status is DumpStatus.LOADING
+    assert len(faulty.runs_for(tomorrow)) == 1
+
+
+def test_duplicates_of_a_deferred_dump_evaluate_it_and_start_one_run(faulty: World) -> None:
+    ref = faulty.put_dump(faulty.day(-1))
+    throttle_manifest(faulty, ref, times=2)
+    assert faulty.deliver(ref) is Arrival.DEFERRED
+    assert faulty.deliver(ref) is Arrival.DEFERRED
+    faulty.deliver(ref)
+    faulty.deliver(ref)
+    assert faulty.state(ref).status is DumpStatus.LOADING
+    assert len(faulty.runs_for(ref)) == 1
+    assert faulty.state(ref).duplicate_events == 3
+
+
+def test_a_new_upload_over_a_deferred_dump_restarts_its_retry_window(faulty: World) -> None:
+    """received_at restarts with new content: its 30 minutes count from the new upload."""
+    ref = faulty.put_dump(faulty.day(-1))
+    throttle_manifest(faulty, ref, times=1000)
+    faulty.deliver(ref)
+    faulty.clock.advance(minutes=25)
+    again = faulty.put_dump(faulty.day(-1), body=b"x" * 4096)
+    assert faulty.deliver(again) is Arrival.DEFERRED
+    faulty.clock.advance(minutes=10)  # 35 min after the first upload, 10 after the second
+    faulty.sweep()
+    state = faulty.state(again)
+    assert (state.status, state.etag) == (DumpStatus.RECEIVED, again.etag)
+    faulty.clock.advance(minutes=25)
+    faulty.sweep()
+    assert (faulty.state(again).status, faulty.state(again).stage) == (DumpStatus.FAILED, "ingest")
+
+
+def test_two_deferred_dumps_run_in_date_order_once_readable(faulty: World) -> None:
+    older, newer = faulty.put_dump(faulty.day(-2)), faulty.put_dump(faulty.day(-1))
+    throttle_manifest(faulty, newer, times=1)
+    throttle_manifest(faulty, older, times=2)
+    assert faulty.deliver(newer) is Arrival.DEFERRED
+    assert faulty.deliver(older) is Arrival.DEFERRED
+    faulty.clock.advance(minutes=6)
+    faulty.sweep()  # newer evaluates (WAITING lease), older fails again: newer held back
+    assert faulty.glue_runs() == []
+    faulty.clock.advance(minutes=15)
+    faulty.sweep()
+    assert faulty.state(older).status is DumpStatus.LOADING
+    faulty.finish_load(older)
+    faulty.finish_transform(older)
+    one_pipeline(faulty)
+    assert faulty.state(newer).status is DumpStatus.LOADING
+    faulty.finish_load(newer)
+    faulty.finish_transform(newer)
+    assert faulty.store.watermark() == newer.dump_date
+
+
+def test_a_deferred_dump_whose_object_was_deleted_ends_without_a_run(faulty: World) -> None:
+    ref = faulty.put_dump(faulty.day(-1))
+    throttle_manifest(faulty, ref, times=1)
+    faulty.deliver(ref)
+    for version in faulty.s3.list_object_versions(Bucket=ref.bucket, Prefix=ref.key)["Versions"]:
+        faulty.s3.delete_object(Bucket=ref.bucket, Key=ref.key, VersionId=version["VersionId"])
+    for _ in range(4):
+        faulty.clock.advance(minutes=15)
+        faulty.sweep()
+        running = faulty.state(ref)
+        if running.status is DumpStatus.LOADING:
+            faulty.finish_load(ref, "FAILED", "no such key")
+    state = faulty.state(ref)
+    assert state.status in TERMINAL_STATUSES
+    assert faulty.store.lease() is None
+
+
+def test_a_replay_of_a_dump_failed_at_ingest_runs_it(faulty: World) -> None:
+    ref = faulty.put_dump(faulty.day(-1))
+    throttle_manifest(faulty, ref, times=3)
+    faulty.deliver(ref)
+    for _ in range(3):
+        faulty.clock.advance(minutes=15)
+        faulty.sweep()
+    assert faulty.state(ref).status is DumpStatus.FAILED
+    [letter] = letters_for(faulty, ref)
+    assert letter["failure"]["status"] == "EVALUATION_FAILED"  # type: ignore[index]
+    attempt = faulty.store.arm_replay(
+        ref.key, mode="replay", force=False, note="", now=faulty.clock()
+    )
+    faulty.deliver(ref, mode="replay", attempt=attempt)
+    assert faulty.state(ref).status is DumpStatus.LOADING
+    assert faulty.deliver(ref, mode="replay", attempt=attempt) is Arrival.REPLAY_NOT_ARMED
+    assert len(faulty.runs_for(ref)) == 1
+
+
+def test_a_manifest_key_for_a_date_with_no_dump_changes_nothing(faulty: World) -> None:
+    body = json.dumps(
+        {
+            "bucket": faulty.settings.bucket,
+            "key": manifest_key_for(faulty.day(-1)),
+            "etag": "e",
+            "size": "1",
+        }
+    )
+    assert faulty.deliver_body(body) is Arrival.MANIFEST_EARLY
+
+
+def test_a_glue_start_that_committed_but_answered_an_error_is_not_started_twice(
+    faulty: World,
+) -> None:
+    """Promise 4: exactly one Glue run per attempt. Glue created the run, then the call
+    ended in OperationTimeoutException (or InternalServiceException): GlueJob.start counts
+    both as "busy" (glue.py _RETRYABLE), Pipeline._wait_for_glue puts the dump back to
+    WAITING(glue-busy) dropping its run token ("nothing was started"), and the next pump
+    starts a second run under a new token; the first one loads the schema unnoticed."""
+    ref = faulty.put_dump(faulty.day(-1))
+    glue = faulty.ctx.glue.client
+    assert isinstance(glue, FaultyClient)
+
+    def timed_out() -> None:
+        raise ClientError(
+            {"Error": {"Code": "OperationTimeoutException", "Message": "timed out"}},
+            "StartJobRun",
+        )
+
+    glue.arm("start_job_run", Fault.CALL_AFTER, then=timed_out)
+    faulty.deliver(ref)
+    for _ in range(4):
+        faulty.clock.advance(minutes=15)
+        faulty.sweep()
+    assert len(faulty.runs_for(ref)) == 1, (
+        f"{len(faulty.runs_for(ref))} Glue runs for one attempt of {ref.key} "
+        f"(now {faulty.state(ref).status}, attempt {faulty.state(ref).attempts})"
+    )
