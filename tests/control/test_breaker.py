@@ -381,3 +381,30 @@ def test_a_glue_start_that_committed_but_answered_an_error_is_not_started_twice(
         f"{len(faulty.runs_for(ref))} Glue runs for one attempt of {ref.key} "
         f"(now {faulty.state(ref).status}, attempt {faulty.state(ref).attempts})"
     )
+
+
+def test_a_replay_of_an_older_day_failed_at_ingest_never_moves_the_watermark_back(
+    faulty: World,
+) -> None:
+    older, newer = faulty.put_dump(faulty.day(-2)), faulty.put_dump(faulty.day(-1))
+    throttle_manifest(faulty, older, times=3)
+    faulty.deliver(older)
+    faulty.deliver(newer)
+    for _ in range(3):
+        faulty.clock.advance(minutes=15)
+        faulty.sweep()
+    assert (faulty.state(older).status, faulty.state(older).stage) == (DumpStatus.FAILED, "ingest")
+    faulty.finish_load(newer)
+    faulty.finish_transform(newer)
+    assert faulty.store.watermark() == newer.dump_date
+    attempt = faulty.store.arm_replay(
+        older.key, mode="replay", force=False, note="", now=faulty.clock()
+    )
+    faulty.deliver(older, mode="replay", attempt=attempt)
+    replayed = faulty.state(older)
+    assert replayed.status is DumpStatus.LOADING and replayed.backfill
+    faulty.finish_load(older)
+    faulty.finish_transform(older)
+    assert faulty.state(older).status is DumpStatus.SUCCEEDED
+    assert faulty.store.watermark() == newer.dump_date
+    assert len(faulty.runs_for(older)) == 1
