@@ -15,6 +15,7 @@ from moto import mock_aws
 from moto.moto_api import state_manager
 
 from control.aws_world import World, create_deployment, fake_credentials
+from control.faulty_world import faulty_world
 
 REPO = Path(__file__).resolve().parents[2]
 DYNALITE = REPO / "node_modules" / ".bin" / "dynalite"
@@ -29,6 +30,13 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def world(aws_environment: None) -> Iterator[World]:
     with mock_aws():
         yield World(create_deployment())
+
+
+@pytest.fixture()
+def faulty(aws_environment: None) -> Iterator[World]:
+    """A deployment whose state table, S3, Glue and ECS clients can be made to misbehave."""
+    with faulty_world() as world:
+        yield world
 
 
 def _free_port() -> int:

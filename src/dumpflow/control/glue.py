@@ -6,27 +6,39 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from dumpflow.control.errors import RetryLater, StartRejected
 from dumpflow.control.state import DumpState
 
 ATTEMPT_ARGUMENT = "--attempt_token"
 FINAL_RUN_STATES = frozenset({"SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR"})
-_RETRYABLE = frozenset(
+# Refusals: Glue answered and started nothing; the start is simply tried again later.
+_REFUSED_FOR_NOW = frozenset(
     {
         "ThrottlingException",
         "ConcurrentRunsExceededException",
         "ResourceNumberLimitExceededException",
-        "InternalServiceException",
-        "OperationTimeoutException",
-        "ServiceUnavailableException",
     }
+)
+# Server-side errors and timeouts: the run may have been created before the answer was lost.
+_OUTCOME_UNKNOWN = frozenset(
+    {"InternalServiceException", "OperationTimeoutException", "ServiceUnavailableException"}
 )
 
 
 class GlueBusy(RetryLater):
     """Glue refused the start for now (throttled, concurrent-run limit): retry later."""
+
+
+class GlueStartUnknown(RetryLater):
+    """The start's answer is an error that does not say nothing started (a timeout, a 5xx, a
+    lost connection): the retry must first look for a run carrying the attempt's token."""
 
 
 class GlueStartRejected(StartRejected):
@@ -90,9 +102,13 @@ class GlueJob:
             )
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            if code in _RETRYABLE:
+            if code in _REFUSED_FOR_NOW:
                 raise GlueBusy(f"Glue {code}: {exc}") from exc
+            if code in _OUTCOME_UNKNOWN:
+                raise GlueStartUnknown(f"Glue {code}: {exc}") from exc
             raise GlueStartRejected(f"Glue {code}: {exc}") from exc
+        except (ReadTimeoutError, ConnectionClosedError, EndpointConnectionError) as exc:
+            raise GlueStartUnknown(f"Glue did not answer: {exc}") from exc
         return str(response["JobRunId"])
 
     def run(self, run_id: str) -> GlueRun | None:

@@ -46,6 +46,7 @@ from dumpflow.control.state import (
     DumpState,
     DumpStatus,
     iso,
+    parse_iso,
     with_note,
     with_transition,
     without_deferral,
@@ -57,6 +58,8 @@ log = logging.getLogger(__name__)
 
 _PENDING = frozenset({DumpStatus.RECEIVED, DumpStatus.WAITING})
 _SETTLED = RUNNING_STATUSES | TERMINAL_STATUSES
+# WAITING reasons whose dump is evaluated again (so an evaluation of it can fail and be retried)
+_EVALUATED_AGAIN = frozenset({MANIFEST_REASON, FUTURE_REASON})
 
 
 class Arrival(StrEnum):
@@ -133,20 +136,33 @@ class Intake:
             return False
 
     def _defer(self, state: DumpState, cause: str) -> None:
+        """Keep the failure on the item; FAILED (stage ingest) once evaluations have failed
+        for INGEST_RETRY_LIMIT: counted from the arrival for a RECEIVED dump, from the first
+        failure in a row for one WAITING for its manifest or its day. A dump already ready
+        (WAITING for the slot) is not touched: a failed re-evaluation changes nothing."""
         now = self.ctx.clock()
         current = self.store.get(state.key)
         if current is None or current.status not in _PENDING:
             return
-        since = current.at("received_at")
-        limit = int(INGEST_RETRY_LIMIT.total_seconds())
-        if current.status is DumpStatus.RECEIVED and since and now - since >= INGEST_RETRY_LIMIT:
+        if current.status is DumpStatus.WAITING and current.reason not in _EVALUATED_AGAIN:
+            return
+        earlier = current.last_error if without_deferral(current.last_error) is None else None
+        if current.status is DumpStatus.RECEIVED:
+            since = current.at("received_at") or now
+        elif earlier and earlier.get("since"):
+            since = parse_iso(str(earlier["since"]))
+        else:
+            since = now
+        if now - since >= INGEST_RETRY_LIMIT:
+            limit = int(INGEST_RETRY_LIMIT.total_seconds())
             self.pipeline.fail(
                 current,
-                {DumpStatus.RECEIVED},
+                {current.status},
                 stage="ingest",
                 status="EVALUATION_FAILED",
-                message=f"{current.key} could not be evaluated within {limit} s of its "
-                f"arrival: {cause}",
+                message=f"{current.key} could not be evaluated for {limit} s "
+                f"(since {iso(since)}): {cause}",
+                when=lambda fresh: fresh.reason == current.reason,
             )
             return
         self.ctx.telemetry.count("EvaluationsDeferred")
@@ -154,11 +170,12 @@ class Intake:
             "stage": "ingest",
             "message": f"evaluation failed, retried by the sweeper: {cause}",
             "at": iso(now),
+            "since": iso(since),
             "retry": "sweeper",
         }
 
         def note(fresh: DumpState) -> DumpState | None:
-            if fresh.status not in _PENDING or fresh.last_error == error:
+            if fresh.status is not current.status or fresh.reason != current.reason:
                 return None
             return dataclasses.replace(fresh, last_error=error)
 
@@ -216,9 +233,15 @@ class Intake:
             note = f"{message.mode} attempt {message.attempt} is not the armed one: no-op"
         else:
             note = f"delivery of etag {ref.etag} again: SKIPPED_DUPLICATE, nothing runs"
-        current = self.store.count_duplicate(
-            ref.key, now=self.ctx.clock(), note=note, settled=_SETTLED
-        )
+        try:
+            current = self.store.count_duplicate(
+                ref.key, now=self.ctx.clock(), note=note, settled=_SETTLED
+            )
+        except Exception:
+            # The content is recorded already: losing the count must not send the message
+            # back to the queue (it would hold every message behind it).
+            log.warning("%s: counting a duplicate delivery failed", ref.key, exc_info=True)
+            current = self.store.get(ref.key)
         self.ctx.telemetry.count("DuplicateEvents")
         if current is not None and current.status in _PENDING:
             return current

@@ -56,9 +56,11 @@ def _identity_fields(payload: dict[str, Any]) -> dict[str, Any]:
     """The transformed body as documented, or a whole EventBridge S3 'Object Created' event."""
     if payload.get("source") == "aws.s3" and isinstance(payload.get("detail"), dict):
         detail = payload["detail"]
-        obj = detail.get("object") or {}
+        obj, bucket = detail.get("object") or {}, detail.get("bucket") or {}
+        if not isinstance(obj, dict) or not isinstance(bucket, dict):
+            raise BadMessage("an S3 event whose detail.object or detail.bucket is not an object")
         return {
-            "bucket": (detail.get("bucket") or {}).get("name"),
+            "bucket": bucket.get("name"),
             "key": obj.get("key"),
             "etag": obj.get("etag"),
             "size": obj.get("size"),
@@ -82,15 +84,17 @@ def parse_message(body: str) -> DumpMessage:
     """Parse a queue body; raises BadMessage saying what is wrong."""
     try:
         payload = json.loads(body)
-    except (TypeError, ValueError) as exc:
-        raise BadMessage(f"body is not JSON: {exc}") from exc
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise BadMessage(f"body is not JSON: {type(exc).__name__}: {exc}") from exc
     if not isinstance(payload, dict):
         raise BadMessage(f"body is JSON {type(payload).__name__}, expected an object")
     fields = _identity_fields(payload)
     bucket, key, etag = (_require_str(fields, n) for n in ("bucket", "key", "etag"))
     raw_size = fields.get("size")
     try:
-        size = int(raw_size)  # type: ignore[arg-type]
+        if isinstance(raw_size, bool) or not isinstance(raw_size, int | str):
+            raise TypeError(type(raw_size).__name__)
+        size = int(raw_size)
     except (TypeError, ValueError) as exc:
         raise BadMessage(f"field 'size' is missing or not a number: {raw_size!r}") from exc
     if size < 0:

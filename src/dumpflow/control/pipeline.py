@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from dumpflow.control.context import ControlContext
 from dumpflow.control.ecs import TaskOutcome
 from dumpflow.control.errors import RetryLater, StartRejected
+from dumpflow.control.glue import GlueStartUnknown
 from dumpflow.control.quality import quality_rejection
 from dumpflow.control.state import (
     TERMINAL_STATUSES,
@@ -48,6 +49,9 @@ FUTURE_REASON = "future"  # dated tomorrow in Tokyo: evaluated again once its da
 # How long a recorded dump whose evaluation keeps failing is retried (by the sweeper) and
 # holds newer daily dumps back, before it is FAILED at stage ingest with its DLQ letter.
 INGEST_RETRY_LIMIT = dt.timedelta(minutes=30)
+# An older RECEIVED dump holds newer daily dumps back this long: past the retry limit by two
+# sweeps (15 min apart), so it is FAILED (or started) before the hold ends.
+RECEIVED_HOLD = INGEST_RETRY_LIMIT + dt.timedelta(minutes=30)
 # How long a start refused for now (Glue's run slot taken, ECS throttling) waits to retry.
 GLUE_BUSY_RETRY = dt.timedelta(seconds=60)
 _PUMP_ROUNDS = 32
@@ -162,7 +166,7 @@ class Pipeline:
         if state.status is DumpStatus.WAITING:
             return state.reason == MANIFEST_REASON
         received = state.at("received_at")
-        return received is None or self.ctx.clock() - received < INGEST_RETRY_LIMIT
+        return received is None or self.ctx.clock() - received < RECEIVED_HOLD
 
     def _not_overtaking(
         self, ready: list[DumpState], not_ready: list[DumpState]
@@ -249,6 +253,7 @@ class Pipeline:
                 ecs_task_arn=None,
                 backfill=backfill,
                 target_schema=settings.backfill_schema if backfill else settings.target_schema,
+                last_error=without_deferral(current.last_error),
             )
             return dataclasses.replace(moved, timestamps={**moved.timestamps, CLAIMED_AT: iso(now)})
 
@@ -263,6 +268,11 @@ class Pipeline:
         spend the queue's receive budget."""
         try:
             run = stage.start(self.ctx, state)
+        except GlueStartUnknown as exc:
+            # The run may exist: the claim stays, with its run token, and the retry adopts
+            # the run carrying that token before it starts one (``_resume``).
+            self._unclaim(stage, state, str(exc))
+            return True
         except RetryLater as exc:
             if stage is LOAD:
                 self._wait_for_glue(state, str(exc))
@@ -342,6 +352,9 @@ class Pipeline:
             log.info("released the slot left by %s", lease.holder_key)
             return True
         if holder.status is DumpStatus.WAITING and self._due(holder, lease, now):
+            if not self._not_overtaking([holder], self._not_ready()):
+                self._give_up_slot(holder, lease)
+                return True
             claimed = self._claim_load(holder.key, lease)
             if claimed is not None:
                 log.warning(
@@ -360,6 +373,26 @@ class Pipeline:
         ):
             self._resume(TRANSFORM, holder)
         return False
+
+    def _not_ready(self) -> list[DumpState]:
+        return [s for s in self.store.pending() if self._may_hold_back(s)]
+
+    def _give_up_slot(self, holder: DumpState, lease: Lease) -> None:
+        """A holder that has not started yet must not overtake an older dump still on its
+        way (it arrived since, or is being retried): back in line, the slot freed."""
+
+        def back_in_line(current: DumpState) -> DumpState | None:
+            if current.status is not DumpStatus.WAITING or current.reason != GLUE_BUSY_REASON:
+                return None
+            return dataclasses.replace(current, reason=LEASE_REASON, next_look_at=None)
+
+        self.store.mutate(holder.key, back_in_line)
+        self.store.release_lease(lease.run_id)
+        log.info(
+            "%s gives the slot up: an older dump is still on its way",
+            holder.key,
+            extra=dump_fields(holder),
+        )
 
     @staticmethod
     def _due(holder: DumpState, lease: Lease, now: dt.datetime) -> bool:

@@ -97,10 +97,15 @@ class Sweeper:
 
     def _oldest_wait(self, now: dt.datetime) -> float:
         """Age of the longest-waiting dump (0 when none waits): the alarm's gauge. A dump
-        waiting for its day waits by design and is not counted."""
-        since = [s.at("waiting_at") for s in self.store.waiting() if s.reason != FUTURE_REASON]
-        ages = [(now - moment).total_seconds() for moment in since if moment is not None]
-        return max(ages, default=0.0)
+        waiting for its day counts from the start of that day."""
+        since: list[dt.datetime] = []
+        for state in self.store.waiting():
+            moment = state.at("waiting_at")
+            if state.reason == FUTURE_REASON and state.next_look_at:
+                moment = parse_iso(state.next_look_at)
+            if moment is not None and moment <= now:
+                since.append(moment)
+        return max(((now - moment).total_seconds() for moment in since), default=0.0)
 
     # ----- RECEIVED and WAITING ----------------------------------------------------------
 
@@ -135,6 +140,7 @@ class Sweeper:
         """The manifest wait is over: REJECTED, naming what was waited for."""
         if not self.intake.evaluate_or_defer(state):  # its manifest event may be lost
             report.deferred.append(state.key)
+            return  # unreadable is not missing: the retry limit ends it (FAILED, a letter)
         fresh = self.store.get(state.key)
         if fresh is None or fresh.status is not DumpStatus.WAITING:
             return

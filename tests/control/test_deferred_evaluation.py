@@ -1,71 +1,22 @@
-"""Attacks on the no-head-of-line-blocking change (issue 14): deferred evaluations, the
-30-minute limit, dumps dated tomorrow, and the date order the pump keeps meanwhile.
-
-A test that fails names the promise that does not hold; the passing ones stay as regressions.
-"""
+"""Deferred evaluations (issue 14, no head-of-line blocking): the 30-minute limit, dumps
+dated tomorrow, and the date order the pump keeps meanwhile; each case is an attack that
+once broke a promise, or one that must keep holding."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
-from control.aws_world import REGION, World, create_deployment
-from control.faults import Fault, FaultyClient, HandlerKilled
+from control.aws_world import World
+from control.faults import Fault, HandlerKilled
+from control.faulty_world import ddb, one_pipeline, throttle_manifest, world_glue
 from dumpflow.control.intake import Arrival
 from dumpflow.control.pipeline import INGEST_RETRY_LIMIT
 from dumpflow.control.state import RUNNING_STATUSES, TERMINAL_STATUSES, DumpStatus
 from dumpflow.dumps import JST, DumpRef, manifest_key_for
-
-
-@pytest.fixture()
-def faulty(aws_environment: None) -> Iterator[World]:
-    """A deployment whose state table, S3, Glue and ECS clients can be made to misbehave."""
-    with mock_aws():
-        settings = create_deployment()
-        world = World(settings, dynamodb=FaultyClient(boto3.client("dynamodb", region_name=REGION)))
-        world.ctx.objects.s3 = FaultyClient(world.s3)
-        world.ctx.manifests.s3 = world.ctx.objects.s3
-        world.ctx.glue.client = FaultyClient(world.glue)
-        world.ctx.dbt.client = FaultyClient(world.ecs)
-        yield world
-
-
-def ddb(world: World) -> FaultyClient:
-    client = world.store.client
-    assert isinstance(client, FaultyClient)
-    return client
-
-
-def s3(world: World) -> FaultyClient:
-    client = world.ctx.objects.s3
-    assert isinstance(client, FaultyClient)
-    return client
-
-
-def throttle_manifest(world: World, ref: DumpRef, *, times: int) -> None:
-    """S3 answers SlowDown to the next ``times`` reads of ``ref``'s manifest."""
-
-    def slow_down() -> None:
-        raise ClientError({"Error": {"Code": "SlowDown", "Message": "Reduce rate"}}, "GetObject")
-
-    s3(world).arm(
-        "get_object",
-        Fault.CALL_AFTER,
-        when=lambda kwargs: kwargs.get("Key") == ref.manifest_key,
-        then=slow_down,
-        times=times,
-    )
-
-
-def one_pipeline(world: World) -> None:
-    running = [s for s in world.store.list_dumps() if s.status in RUNNING_STATUSES]
-    assert len(running) <= 1, f"two pipelines in flight: {[s.key for s in running]}"
 
 
 def drive_to_the_end(world: World, refs: list[DumpRef]) -> None:
@@ -363,8 +314,7 @@ def test_a_glue_start_that_committed_but_answered_an_error_is_not_started_twice(
     WAITING(glue-busy) dropping its run token ("nothing was started"), and the next pump
     starts a second run under a new token; the first one loads the schema unnoticed."""
     ref = faulty.put_dump(faulty.day(-1))
-    glue = faulty.ctx.glue.client
-    assert isinstance(glue, FaultyClient)
+    glue = world_glue(faulty)
 
     def timed_out() -> None:
         raise ClientError(
