@@ -196,8 +196,15 @@ class Explorer:
             attempt = world.store.arm_replay(
                 state.key, mode=mode, force=False, note="explorer", now=world.clock()
             )
-            enqueue(world.sqs, world.settings.queue_url, state.ref, mode=mode, attempt=attempt,
-                    force=False, source_key=state.source_key)  # fmt: skip
+            enqueue(
+                world.sqs,
+                world.settings.queue_url,
+                state.ref,
+                mode=mode,
+                attempt=attempt,
+                force=False,
+                source_key=state.source_key,
+            )
             sent = 1
         self.report.replays += sent
         return sent
@@ -259,7 +266,8 @@ class Explorer:
         self.report.steps += 1
         if not self.pending:
             self.world.clock.advance(seconds=SWEEP_EVERY.total_seconds())
-            self._run(lambda: self.world.sweep(), faults=faults)
+            if self._run(lambda: self.world.sweep(), faults=faults):
+                self._check_slot_tended()  # the sweeper always pumps
             return
         delivery = self.pending.pop(self.rng.randrange(len(self.pending)))
         delivery.tries += 1
@@ -296,7 +304,6 @@ class Explorer:
                 client.rules.clear()
             self.report.faults_fired += sum(1 for rule in rules if rule.fired)
             self.check()
-        self._check_slot_tended()
         return True
 
     def _arm(self) -> list[Any]:
@@ -343,7 +350,9 @@ class Explorer:
             )
 
     def _check_slot_tended(self) -> None:
-        """A handler that ran to its end has pumped: no final dump still holds the slot."""
+        """After a pump that ran to its end no final dump holds the slot (a kill between the
+        FAILED write and the release leaves it so; the next pump must free it). Checked after
+        sweeps only: intake does not pump when it rejects, skips or parks a dump."""
         lease = self.reader.lease()
         if lease is None:
             return
