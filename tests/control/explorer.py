@@ -32,7 +32,7 @@ from typing import Any
 
 from control.aws_world import World, dump_bytes, force_glue_state
 from control.faults import Fault, FaultyClient, HandlerKilled
-from control.start_rule import Snapshot, must_start
+from control.start_rule import Snapshot, candidates, must_start
 from dumpflow.control.completion import Completions
 from dumpflow.control.glue import ATTEMPT_ARGUMENT
 from dumpflow.control.state import (
@@ -55,6 +55,8 @@ SWEEP_EVERY = dt.timedelta(minutes=15)
 LATE_MANIFEST_RATE = 0.25  # an upload whose manifest comes some steps after it
 MANIFEST_DELAY_STEPS = (2, 40)  # 1-90 s a step, 15 min a sweep: some come after the wait
 OPERATOR_RATE = 0.12  # an operator replays or backfills before this step
+LATER_DAYS = 2  # daily dumps of later dates that arrive while the exploration runs
+NEW_DAY_RATE = 0.08
 
 # (client, operation, faults that make sense there)
 FAULT_POINTS: list[tuple[str, str, tuple[Fault, ...]]] = [
@@ -90,6 +92,7 @@ class Exploration:
     backfills: int = 0  # operator messages sent for a date not after the watermark
     late_manifests: int = 0  # manifests uploaded (with their event) after their dump
     starts_checked: int = 0  # slot requests checked against the start rule
+    contested_starts: int = 0  # of which a daily dump and a backfill date were both ready
     violations: list[str] = field(default_factory=list)
 
 
@@ -116,9 +119,10 @@ class Explorer:
             "sqs": _wrap(world.ctx.failures, "sqs"),
         }
         world.ctx.manifests.s3 = self.clients["s3"]
-        offsets = list(range(-dumps, 0))
+        offsets = list(range(-dumps - LATER_DAYS, -LATER_DAYS))
         self.rng.shuffle(offsets)  # out-of-order arrivals
         self.days = [world.day(n) for n in offsets]
+        self.later_days = [world.day(n) for n in range(-LATER_DAYS, 0)]
         self.pending: list[Delivery] = []
         self.refs: dict[str, DumpRef] = {}
         self.bytes_of: dict[str, bytes] = {}  # version id -> bytes uploaded
@@ -177,7 +181,8 @@ class Explorer:
         if replayable:
             moves.append(lambda: self.replay(self.rng.choice(replayable)))
         if old_days:
-            moves.append(lambda: self.backfill(self.rng.choice(old_days)))
+            picked = sorted(self.rng.choices(old_days, k=2))
+            moves.append(lambda: self.backfill(picked[0], picked[1]))
         if moves:
             self.rng.choice(moves)()
             self.take_queue()
@@ -209,14 +214,14 @@ class Explorer:
         self.report.replays += sent
         return sent
 
-    def backfill(self, day: dt.date) -> int:
-        """``dumpflow backfill --from day --to day`` (forced now and then: a SUCCEEDED date
+    def backfill(self, start: dt.date, end: dt.date) -> int:
+        """``dumpflow backfill --from start --to end`` (forced now and then: SUCCEEDED dates
         rebuilt). Returns the messages sent."""
         world = self.world
         backfiller = Backfiller(
             world.store, world.s3, world.sqs, world.settings, force=self.rng.random() < 0.5
         )
-        result = backfiller.run(backfiller.plan(day, day))
+        result = backfiller.run(backfiller.plan(start, end))
         sent = result.count(Action.ENQUEUED)
         self.report.backfills += sent
         return sent
@@ -336,6 +341,8 @@ class Explorer:
             self.world.settings.daily_starts_per_backfill,
         )
         self.report.starts_checked += 1
+        daily, backfills = candidates(snapshot)
+        self.report.contested_starts += bool(daily and backfills)
         expected, why = must_start(snapshot)
         if expected is None or expected.key != holder_key:
             waiting = [
@@ -467,6 +474,9 @@ class Explorer:
             if self.reuploads < 1 and self.rng.random() < 0.05:
                 self.reuploads += 1
                 self.upload(self.rng.choice(self.days), rows=7)  # a re-upload, maybe mid-run
+            if self.later_days and self.rng.random() < NEW_DAY_RATE:
+                self.days.append(self.later_days.pop(0))
+                self.upload(self.days[-1])  # the next daily dump, while backfills may wait
             if self.rng.random() < self.operator_rate:
                 self.operate()
             self.upload_late_manifests()

@@ -69,11 +69,16 @@ def daily_starts_since_backfills(snapshot: Snapshot, backfills: list[DumpState])
     return sum(1 for s, c in claims if not s.backfill and (since is None or c >= since))
 
 
+def candidates(snapshot: Snapshot) -> tuple[list[DumpState], list[DumpState]]:
+    """The daily dumps and the backfill dates that may start, each oldest first."""
+    startable = [s for s in ready(snapshot) if not is_stale(s, snapshot.watermark)]
+    daily = [s for s in startable if not is_backfill(s, snapshot.watermark)]
+    return daily, [s for s in startable if is_backfill(s, snapshot.watermark)]
+
+
 def must_start(snapshot: Snapshot) -> tuple[DumpState | None, str]:
     """The dump the rule starts next (None: nothing may start) and why, for the message."""
-    candidates = [s for s in ready(snapshot) if not is_stale(s, snapshot.watermark)]
-    daily = [s for s in candidates if not is_backfill(s, snapshot.watermark)]
-    backfills = [s for s in candidates if is_backfill(s, snapshot.watermark)]
+    daily, backfills = candidates(snapshot)
     if not backfills:
         return (daily[0], "the oldest daily dump") if daily else (None, "nothing is ready")
     if not daily:

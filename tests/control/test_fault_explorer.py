@@ -65,4 +65,5 @@ def test_the_explorer_does_replay_backfill_and_upload_late_manifests(aws_environ
         report = Explorer(world, 7, dumps=4, operator_rate=0.4).explore(steps=40)
     assert report.replays > 0 and report.backfills > 0, report
     assert report.late_manifests > 0 and report.starts_checked >= 4, report
+    assert report.contested_starts > 0, report  # the daily-first share was decided
     assert report.violations == [], report
