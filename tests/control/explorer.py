@@ -362,11 +362,26 @@ class Explorer:
         sweeps only: intake does not pump when it rejects, skips or parks a dump."""
         lease = self.reader.lease()
         if lease is None:
+            self._check_nothing_ready()
             return
         holder = self.reader.get(lease.holder_key)
         if holder is None or holder.status in TERMINAL_STATUSES:
             status = holder.status if holder else "no item"
             self._violate(f"step {self.report.steps}: {lease.holder_key} ({status}) holds the slot")
+
+    def _check_nothing_ready(self) -> None:
+        """The slot is free after a pump: no dump the start rule would start is waiting."""
+        snapshot = Snapshot(
+            self.reader.list_dumps(),
+            self.reader.watermark(),
+            self.world.settings.daily_starts_per_backfill,
+        )
+        expected, why = must_start(snapshot)
+        if expected is not None:
+            self._violate(
+                f"step {self.report.steps}: the slot is free after a sweep and "
+                f"{expected.key} waits ({why})"
+            )
 
     def _note_successes(self, states: list[DumpState]) -> None:
         """Remember the Glue run of each success: its object version is what processed/ must
