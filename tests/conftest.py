@@ -22,6 +22,17 @@ from mariadb_schemas import drop_schemas_containing
 ENGINES = ("mariadb", "mysql")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Options must be registered by a conftest pytest loads first: this one, whether it runs
+    ``tests/`` or one file under it."""
+    parser.addoption(
+        "--deep",
+        action="store_true",
+        default=False,
+        help="explore many more fault-explorer seeds (tests/control/test_fault_explorer.py)",
+    )
+
+
 @pytest.fixture(scope="session")
 def mariadb_dsn() -> Iterator[Dsn]:
     """The MariaDB of ``$DUMPFLOW_DSN`` (default 127.0.0.1:3306), or a throw-away one."""
