@@ -339,6 +339,7 @@ class Explorer:
             self.reader.list_dumps(),
             self.reader.watermark(),
             self.world.settings.daily_starts_per_backfill,
+            now=self.world.clock(),
         )
         self.report.starts_checked += 1
         daily, backfills = candidates(snapshot)
@@ -375,6 +376,7 @@ class Explorer:
             self.reader.list_dumps(),
             self.reader.watermark(),
             self.world.settings.daily_starts_per_backfill,
+            now=self.world.clock(),
         )
         expected, why = must_start(snapshot)
         if expected is not None:

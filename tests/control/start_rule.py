@@ -4,8 +4,9 @@ dumps first", restated for the fault explorer on a snapshot of the state table.
 Written from the documentation, not from ``Pipeline``: a daily dump (mode normal, or a replay
 dated after the watermark) starts before a backfill date (a replay or backfill dated not after
 the watermark) unless the daily dumps have had their ``daily_starts_per_backfill`` starts;
-among daily dumps the oldest date first, and a normal dump waiting for its manifest holds
-back newer normal dumps (issue 11); among backfill dates the oldest first.
+among daily dumps the oldest date first, and a normal dump waiting for its manifest, or
+RECEIVED and not yet evaluated (for up to an hour: issue 14's deferred evaluations), holds back
+newer daily dumps (issue 11); among backfill dates the oldest first.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from dumpflow.control.state import DumpState, DumpStatus
 
 CLAIMED_AT = "start_claimed_at"
+RECEIVED_HOLD = dt.timedelta(minutes=60)  # docs/ARCHITECTURE.md, "No head-of-line blocking"
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Snapshot:
     dumps: Sequence[DumpState]
     watermark: dt.date | None
     per_backfill: int
+    now: dt.datetime | None = None  # None: every RECEIVED dump is young enough to hold
 
 
 def is_backfill(state: DumpState, watermark: dt.date | None) -> bool:
@@ -38,24 +41,29 @@ def is_stale(state: DumpState, watermark: dt.date | None) -> bool:
     return state.mode == "normal" and watermark is not None and state.dump_date <= watermark
 
 
+def holds_back(state: DumpState, snapshot: Snapshot) -> bool:
+    """A normal dump after the watermark that is on its way but not ready: waiting for its
+    manifest, or RECEIVED (being evaluated, or retried) for less than RECEIVED_HOLD."""
+    if state.mode != "normal" or is_stale(state, snapshot.watermark):
+        return False
+    if state.status is DumpStatus.WAITING:
+        return state.reason == "manifest"
+    if state.status is not DumpStatus.RECEIVED:
+        return False
+    received = state.at("received_at")
+    return snapshot.now is None or received is None or snapshot.now - received < RECEIVED_HOLD
+
+
 def ready(snapshot: Snapshot) -> list[DumpState]:
-    """WAITING for the slot and not held back by an older normal dump's missing manifest,
-    oldest date first."""
+    """WAITING for the slot and not held back by an older dump on its way, oldest first."""
     waiting = sorted(
         (s for s in snapshot.dumps if s.status is DumpStatus.WAITING and s.reason == "lease"),
         key=lambda s: (s.dump_date, s.key),
     )
-    held = [
-        s.dump_date
-        for s in snapshot.dumps
-        if s.status is DumpStatus.WAITING
-        and s.reason == "manifest"
-        and s.mode == "normal"
-        and not is_stale(s, snapshot.watermark)
-    ]
+    held = [s.dump_date for s in snapshot.dumps if holds_back(s, snapshot)]
     if not held:
         return waiting
-    return [s for s in waiting if s.mode != "normal" or s.dump_date < min(held)]
+    return [s for s in waiting if s.dump_date < min(held)]
 
 
 def daily_starts_since_backfills(snapshot: Snapshot, backfills: list[DumpState]) -> int:

@@ -358,3 +358,31 @@ def test_a_replay_of_an_older_day_failed_at_ingest_never_moves_the_watermark_bac
     assert faulty.state(older).status is DumpStatus.SUCCEEDED
     assert faulty.store.watermark() == newer.dump_date
     assert len(faulty.runs_for(older)) == 1
+
+
+def test_a_replay_after_the_watermark_does_not_overtake_an_older_dump_waiting_for_its_manifest(
+    faulty: World,
+) -> None:
+    """Found by the fault explorer's author: the replay is a daily dump (dated after the
+    watermark) and used to start at once; the older day then ended SKIPPED_STALE, a gap."""
+    failed = faulty.put_dump(faulty.day(-1))
+    faulty.deliver(failed)
+    faulty.finish_load(failed, "FAILED", "boom")
+    assert faulty.state(failed).status is DumpStatus.FAILED
+    late = faulty.put_dump(faulty.day(-2), manifest=False)
+    faulty.deliver(late)
+    assert (faulty.state(late).status, faulty.state(late).reason) == (
+        DumpStatus.WAITING,
+        "manifest",
+    )
+    attempt = faulty.store.arm_replay(
+        failed.key, mode="replay", force=False, note="", now=faulty.clock()
+    )
+    faulty.deliver(failed, mode="replay", attempt=attempt)
+    assert faulty.state(failed).status is DumpStatus.WAITING  # held behind the older day
+    faulty.put_manifest(late)
+    faulty.deliver_body(json.dumps({**json.loads(faulty.body(late)), "key": late.manifest_key}))
+    assert faulty.state(late).status is DumpStatus.LOADING
+    drive_to_the_end(faulty, [late, failed])
+    assert [faulty.state(r).status for r in (late, failed)] == [DumpStatus.SUCCEEDED] * 2
+    assert faulty.store.watermark() == failed.dump_date

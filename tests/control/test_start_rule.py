@@ -80,11 +80,21 @@ def test_the_share_counts_from_the_last_backfill_claim() -> None:
     assert picked(*table, per_backfill=1) == dump(29).key
 
 
-def test_a_normal_dump_waiting_for_its_manifest_holds_back_newer_normal_dumps_only() -> None:
+def test_a_normal_dump_waiting_for_its_manifest_holds_back_newer_daily_dumps() -> None:
     held = dump(26, reason="manifest")
     assert picked(held, dump(27), dump(28)) is None
+    assert picked(held, dump(27, mode="replay")) is None  # a replay after the mark is daily
     assert picked(held, dump(27), dump(22, mode="backfill")) == dump(22).key
     assert picked(dump(24, reason="manifest"), dump(27)) == dump(27).key  # stale: no hold
+
+
+def test_a_received_dump_holds_back_newer_daily_dumps_for_an_hour() -> None:
+    received = dump(26, reason=None, status=DumpStatus.RECEIVED)
+    young = Snapshot([received, dump(27)], MARK, 4, now=T0 + dt.timedelta(minutes=59))
+    old = Snapshot([received, dump(27)], MARK, 4, now=T0 + dt.timedelta(minutes=60))
+    assert must_start(young)[0] is None
+    chosen = must_start(old)[0]
+    assert chosen is not None and chosen.key == dump(27).key
 
 
 def test_a_stale_normal_dump_is_never_the_one_to_start() -> None:

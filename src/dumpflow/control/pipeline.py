@@ -171,8 +171,9 @@ class Pipeline:
     def _not_overtaking(
         self, ready: list[DumpState], not_ready: list[DumpState]
     ) -> list[DumpState]:
-        """Ready dumps that may start now: a daily dump does not start while an older daily
-        dump is still on its way (``_may_hold_back``), or that day would end a stale gap."""
+        """Ready dumps that may start now: a daily dump (a normal dump, or a replay dated
+        after the watermark) does not start while an older normal dump is still on its way
+        (``_may_hold_back``), or that day would end a stale gap."""
         watermark = self.store.watermark()
         held = [
             s.dump_date
@@ -181,8 +182,8 @@ class Pipeline:
         ]
         if not held:
             return ready
-        oldest_held = min(held)
-        return [s for s in ready if s.mode != "normal" or s.dump_date < oldest_held]
+        oldest_held = min(held)  # after the watermark: backfill dates are older still
+        return [s for s in ready if s.dump_date < oldest_held]
 
     def _next_to_start(self, ready: list[DumpState]) -> DumpState:
         """Daily dumps before backfills (docs/ARCHITECTURE.md, "Daily dumps first").
