@@ -115,9 +115,8 @@ class Intake:
 
     def evaluate_or_defer(self, state: DumpState) -> bool:
         """Evaluate a recorded dump; on failure the cause is kept on the item for the sweeper
-        (False). A RECEIVED dump that still cannot be evaluated INGEST_RETRY_LIMIT after it
-        arrived is FAILED at stage ingest with its DLQ letter (replayable), so it neither
-        stays stuck nor holds newer dumps back for ever."""
+        (False). One whose evaluations keep failing is FAILED at stage ingest with its DLQ
+        letter (``_defer``), so it neither stays stuck nor holds newer dumps back for ever."""
         try:
             self.evaluate(state)
             return True
