@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dumpflow.loader.policy import Action, Decision, decide
@@ -270,6 +270,7 @@ _ROW_BYTES = [
 
 @settings(max_examples=400, deadline=None)
 @given(body=st.lists(st.sampled_from(_ROW_BYTES), max_size=30).map("".join))
+@example(body="'\n'")  # a newline inside a literal (found by CI)
 def test_the_row_fast_path_admits_only_what_the_server_reads_as_literals(body: str) -> None:
     """Whatever LITERAL_ROWS accepts lexes (as the server would) to literals and
     punctuation only: no comment, name, variable or call can hide in a fast-path INSERT."""
@@ -283,7 +284,8 @@ def test_the_row_fast_path_admits_only_what_the_server_reads_as_literals(body: s
             continue
         toks = lex(stmt.sql, MARIADB)
         values = toks[4:]
-        assert rebuild(toks).replace(b" ", b"") == stmt.sql.replace(b" ", b"").replace(b"\n", b"")
+        # what is sent reads back as the same tokens (a newline inside a literal stays in it)
+        assert [t.text for t in lex(rebuild(toks), MARIADB)] == [t.text for t in toks]
         for tok in values:
             assert tok.kind in ("string", "number", "literal", "punct") or tok.upper in (
                 "NULL",
