@@ -87,3 +87,8 @@ def dump_key_for(dump_date: dt.date, gzip: bool = False, prefix: str = DEFAULT_D
 def today_jst(now: dt.datetime | None = None) -> dt.date:
     """The business date today in Tokyo (dumps dated after it are from the future)."""
     return (now or dt.datetime.now(dt.UTC)).astimezone(JST).date()
+
+
+def start_of_day_jst(day: dt.date) -> dt.datetime:
+    """The instant ``day`` begins in Tokyo (midnight JST)."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=JST)

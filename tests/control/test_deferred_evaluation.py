@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 
-from control.aws_world import World
+from control.aws_world import World, force_glue_state
 from control.faults import Fault, HandlerKilled
 from control.faulty_world import ddb, one_pipeline, throttle_manifest, world_glue
 from dumpflow.control.intake import Arrival
@@ -49,11 +50,9 @@ def midnight_utc(day: dt.date) -> dt.datetime:
 def test_a_due_future_dump_whose_evaluation_keeps_failing_does_not_wait_forever(
     faulty: World,
 ) -> None:
-    """Promise 2/3: "nothing stays stuck forever"; an evaluation that still fails 30 min on is
-    FAILED at ingest with a letter. A WAITING(future) dump is evaluated once its day begins;
-    when that evaluation fails, _defer only notes the error (the 30-minute limit applies to
-    RECEIVED only), so it stays WAITING(future) for ever, and WaitingAgeSeconds never counts
-    it (future waits are excluded), so no alarm fires either."""
+    """Nothing stays stuck: a WAITING(future) dump whose evaluation fails once its day has
+    begun is FAILED at ingest with a letter after the retry limit (it used to wait for ever,
+    the 30-minute limit covering RECEIVED dumps only, and WaitingAgeSeconds never counted it)."""
     ref = faulty.put_dump(faulty.day(+1))
     assert faulty.deliver(ref) is Arrival.EVALUATED
     assert faulty.state(ref).reason == "future"
@@ -75,11 +74,10 @@ def test_a_due_future_dump_whose_evaluation_keeps_failing_does_not_wait_forever(
 def test_a_newer_dump_never_overtakes_an_unevaluated_older_one_without_its_letter(
     faulty: World,
 ) -> None:
-    """Promise 2: the RECEIVED dump whose evaluation keeps failing is FAILED (with a letter)
-    at 30 min "and the line moves on". But _may_hold_back stops holding it back the moment it
-    is 30 min old, while only the next sweep's evaluation fails it: an event in between (up
-    to 15 min) starts the newer dump. If the older dump's evaluation then succeeds it ends
-    SKIPPED_STALE, with no letter and no run: the day is lost silently."""
+    """Date order: an older RECEIVED dump whose evaluation keeps failing holds newer daily
+    dumps back until it is FAILED (with a letter) or evaluated. The hold used to end at
+    exactly 30 min while only the next sweep failed it: a newer dump arriving in between
+    started, and the older day ended SKIPPED_STALE with no letter."""
     older, newer = faulty.put_dump(faulty.day(-2)), faulty.put_dump(faulty.day(-1))
     throttle_manifest(faulty, older, times=3)
     assert faulty.deliver(older) is Arrival.DEFERRED  # t = 0
@@ -108,11 +106,10 @@ def test_a_newer_dump_never_overtakes_an_unevaluated_older_one_without_its_lette
 def test_a_slot_holder_that_never_started_does_not_overtake_an_older_dump_still_retried(
     faulty: World,
 ) -> None:
-    """Promise 2: the pump never starts a newer daily dump while an older daily dump is
-    RECEIVED and younger than 30 min. The newer dump took the slot and its handler died
-    before the claim; the older one arrives and its evaluation is deferred. After the start
-    grace the pump resumes the slot holder (Pipeline._tend -> _claim_load) without the
-    _not_overtaking check, and the newer dump starts ahead of the older one."""
+    """Date order: the newer dump took the slot and its handler died before the claim; the
+    older one arrives and its evaluation is deferred. Resuming the slot holder after the start
+    grace must not start the newer dump ahead of the older one (it used to: ``_tend`` claimed
+    without the overtaking check); the holder gives the slot up instead."""
     older, newer = faulty.put_dump(faulty.day(-2)), faulty.put_dump(faulty.day(-1))
     ddb(faulty).arm(
         "put_item",
@@ -138,11 +135,9 @@ def test_a_slot_holder_that_never_started_does_not_overtake_an_older_dump_still_
 def test_a_manifest_that_arrived_but_could_not_be_read_does_not_reject_the_dump_as_never_arrived(
     faulty: World,
 ) -> None:
-    """Promise 1: a failure after the record (the manifest read) is kept on the item and the
-    sweeper retries; an evaluation that never succeeds ends FAILED at ingest with a letter
-    (replayable). For a WAITING(manifest) dump _defer has no limit and Sweeper._expire closes
-    it REJECTED "did not arrive within ..." although the manifest arrived (its event was
-    delivered): a read failure is reported as bad input, with no DLQ letter."""
+    """A manifest that arrived but cannot be read is a failure (FAILED at ingest after the
+    retry limit, with a replayable letter), never REJECTED "did not arrive" as bad input with
+    no letter, as the manifest wait's end used to report it."""
     ref = faulty.put_dump(faulty.day(-1), manifest=False)
     faulty.deliver(ref)
     assert faulty.state(ref).reason == "manifest"
@@ -305,24 +300,37 @@ def test_a_manifest_key_for_a_date_with_no_dump_changes_nothing(faulty: World) -
     assert faulty.deliver_body(body) is Arrival.MANIFEST_EARLY
 
 
+def _glue_timeout() -> Exception:
+    return ClientError(
+        {"Error": {"Code": "OperationTimeoutException", "Message": "timed out"}}, "StartJobRun"
+    )
+
+
+def _glue_5xx() -> Exception:
+    return ClientError(
+        {"Error": {"Code": "InternalServiceException", "Message": "oops"}}, "StartJobRun"
+    )
+
+
+def _connection_dropped() -> Exception:
+    return ReadTimeoutError(endpoint_url="https://glue.ap-northeast-1.amazonaws.com")
+
+
+@pytest.mark.parametrize("answer", [_glue_timeout, _glue_5xx, _connection_dropped])
 def test_a_glue_start_that_committed_but_answered_an_error_is_not_started_twice(
-    faulty: World,
+    faulty: World, answer: Callable[[], Exception]
 ) -> None:
-    """Promise 4: exactly one Glue run per attempt. Glue created the run, then the call
-    ended in OperationTimeoutException (or InternalServiceException): GlueJob.start counts
-    both as "busy" (glue.py _RETRYABLE), Pipeline._wait_for_glue puts the dump back to
-    WAITING(glue-busy) dropping its run token ("nothing was started"), and the next pump
-    starts a second run under a new token; the first one loads the schema unnoticed."""
+    """Exactly one Glue run per attempt: Glue created the run, then the call ended in an
+    answer that does not say nothing started (a timeout, a 5xx, a dropped connection). The
+    retry adopts the run carrying the attempt's token (it used to count as "busy", drop the
+    token and start a second run)."""
     ref = faulty.put_dump(faulty.day(-1))
     glue = world_glue(faulty)
 
-    def timed_out() -> None:
-        raise ClientError(
-            {"Error": {"Code": "OperationTimeoutException", "Message": "timed out"}},
-            "StartJobRun",
-        )
+    def fail_after_commit() -> None:
+        raise answer()
 
-    glue.arm("start_job_run", Fault.CALL_AFTER, then=timed_out)
+    glue.arm("start_job_run", Fault.CALL_AFTER, then=fail_after_commit)
     faulty.deliver(ref)
     for _ in range(4):
         faulty.clock.advance(minutes=15)
@@ -331,6 +339,29 @@ def test_a_glue_start_that_committed_but_answered_an_error_is_not_started_twice(
         f"{len(faulty.runs_for(ref))} Glue runs for one attempt of {ref.key} "
         f"(now {faulty.state(ref).status}, attempt {faulty.state(ref).attempts})"
     )
+
+
+def test_a_glue_busy_slot_holder_gives_the_slot_up_to_an_older_dump_that_arrived(
+    faulty: World, glue_runs_stay_running: None
+) -> None:
+    """The newer dump holds the slot, waiting on Glue's busy run slot; an older dump arrives
+    meanwhile. When Glue's slot frees, the older one starts first, not the holder."""
+    manual = faulty.glue.start_job_run(JobName=faulty.settings.glue_job, Arguments={})
+    older, newer = faulty.put_dump(faulty.day(-2)), faulty.put_dump(faulty.day(-1))
+    faulty.deliver(newer)
+    assert (faulty.state(newer).status, faulty.state(newer).reason) == (
+        DumpStatus.WAITING,
+        "glue-busy",
+    )
+    throttle_manifest(faulty, older, times=1)
+    assert faulty.deliver(older) is Arrival.DEFERRED
+    force_glue_state(faulty, manual["JobRunId"], "SUCCEEDED")
+    faulty.clock.advance(minutes=6)
+    faulty.sweep()
+    assert faulty.state(older).status is DumpStatus.LOADING
+    assert faulty.state(newer).status is DumpStatus.WAITING
+    assert faulty.runs_for(newer) == []
+    one_pipeline(faulty)
 
 
 def test_a_replay_of_an_older_day_failed_at_ingest_never_moves_the_watermark_back(

@@ -31,19 +31,17 @@ class FailureQueue:
             source_key=state.source_key,
             version_id=state.version_id,
         )
-        kwargs: dict[str, Any] = {"QueueUrl": self.queue_url, "MessageBody": body}
-        if self.queue_url.endswith(".fifo"):
-            kwargs["MessageGroupId"] = MESSAGE_GROUP
-            kwargs["MessageDeduplicationId"] = (
-                f"failure-{state.dump_date:%Y%m%d}-{state.attempts}-{stage}-{key_tag(state.key)}"
-            )
-        self.sqs.send_message(**kwargs)
+        tag = f"failure-{state.dump_date:%Y%m%d}-{state.attempts}-{stage}-{key_tag(state.key)}"
+        self._put(body, tag)
 
     def forward(self, body: str, *, message_id: str) -> None:
         """Put a queue message on the DLQ as it is, as SQS's redrive would (replay reads it
         the same way); one letter per message, however often this is repeated."""
+        self._put(body, f"forwarded-{message_id}"[:128])
+
+    def _put(self, body: str, deduplication_id: str) -> None:
         kwargs: dict[str, Any] = {"QueueUrl": self.queue_url, "MessageBody": body}
         if self.queue_url.endswith(".fifo"):
             kwargs["MessageGroupId"] = MESSAGE_GROUP
-            kwargs["MessageDeduplicationId"] = f"forwarded-{message_id}"[:128]
+            kwargs["MessageDeduplicationId"] = deduplication_id
         self.sqs.send_message(**kwargs)

@@ -24,6 +24,7 @@ from enum import StrEnum
 from dumpflow.control.context import ControlContext
 from dumpflow.control.manifest import ManifestInvalid
 from dumpflow.control.messages import (
+    BadMessage,
     DumpMessage,
     KeyKind,
     classify_key,
@@ -51,13 +52,16 @@ from dumpflow.control.state import (
     with_transition,
     without_deferral,
 )
-from dumpflow.control.validation import day_begins, from_the_future, rejection
-from dumpflow.dumps import DumpRef, NotADumpKey, normalize_etag
+from dumpflow.control.validation import from_the_future, rejection
+from dumpflow.dumps import DumpRef, NotADumpKey, normalize_etag, start_of_day_jst
 
 log = logging.getLogger(__name__)
 
 _PENDING = frozenset({DumpStatus.RECEIVED, DumpStatus.WAITING})
 _SETTLED = RUNNING_STATUSES | TERMINAL_STATUSES
+# The receive on which a message that still cannot be recorded goes to the DLQ (replayable)
+# instead of SQS's retry: below the queue's maxReceiveCount (5), which stays the backstop.
+FORWARD_AFTER_RECEIVES = 2
 # WAITING reasons whose dump is evaluated again (so an evaluation of it can fail and be retried)
 _EVALUATED_AGAIN = frozenset({MANIFEST_REASON, FUTURE_REASON})
 
@@ -72,6 +76,7 @@ class Arrival(StrEnum):
     HELD = "new-upload-held-until-the-run-ends"
     EVALUATED = "evaluated"
     DEFERRED = "recorded-evaluation-left-to-the-sweeper"
+    FORWARDED = "not-recordable-put-on-the-dlq"
 
 
 class Intake:
@@ -79,6 +84,30 @@ class Intake:
         self.ctx = ctx
         self.store = ctx.store
         self.pipeline = pipeline or Pipeline(ctx)
+
+    def receive(self, body: str, *, message_id: str, receive_count: int) -> Arrival:
+        """One delivery of a queue message: ``handle`` it. A message that could not be
+        recorded is raised for SQS to retry, and on its FORWARD_AFTER_RECEIVES-th receive put
+        on the DLQ as it is instead (FORWARDED), so it holds the single message group for one
+        visibility timeout at most. BadMessage is raised as it is (never worth a retry)."""
+        try:
+            return self.handle(body)
+        except BadMessage:
+            raise
+        except Exception as exc:
+            if receive_count < FORWARD_AFTER_RECEIVES:
+                raise
+            self.ctx.failures.forward(body, message_id=message_id)
+            self.ctx.telemetry.count("MessagesForwarded")
+            log.error(
+                "message %s could not be recorded on receive %d (%s): put on the DLQ as it "
+                "is; `dumpflow replay` sends it again",
+                message_id,
+                receive_count,
+                exc,
+                extra={"stage": "ingest", "body": body[:1000]},
+            )
+            return Arrival.FORWARDED
 
     def handle(self, body: str) -> Arrival:
         """Process one queue body; raises BadMessage for bodies that can never be processed."""
@@ -398,7 +427,7 @@ class Intake:
                 state,
                 FUTURE_REASON,
                 f"{early}: waits for its day",
-                next_look_at=day_begins(ref.dump_date),
+                next_look_at=start_of_day_jst(ref.dump_date),
             )
             return
         if state.mode == "normal":

@@ -132,7 +132,7 @@ class Pipeline:
             pending = self.store.pending()
             ready = self._not_overtaking(
                 [s for s in pending if s.status is DumpStatus.WAITING and s.reason == LEASE_REASON],
-                [s for s in pending if self._may_hold_back(s)],
+                self._not_ready(pending),
             )
             if not ready:
                 return
@@ -160,9 +160,9 @@ class Pipeline:
         log.warning("pump stopped after %d rounds without settling", _PUMP_ROUNDS)
 
     def _may_hold_back(self, state: DumpState) -> bool:
-        """An older daily dump that is not ready yet but will be: waiting for its manifest
-        (the sweeper ends that wait), or RECEIVED and not yet evaluated (being evaluated
-        now, or its evaluation failed and the sweeper retries it, up to INGEST_RETRY_LIMIT)."""
+        """A dump that is not ready yet but will be: waiting for its manifest (the sweeper
+        ends that wait), or RECEIVED and not yet evaluated (being evaluated now, or its
+        evaluation failed and the sweeper retries it), for up to RECEIVED_HOLD."""
         if state.status is DumpStatus.WAITING:
             return state.reason == MANIFEST_REASON
         received = state.at("received_at")
@@ -353,7 +353,7 @@ class Pipeline:
             log.info("released the slot left by %s", lease.holder_key)
             return True
         if holder.status is DumpStatus.WAITING and self._due(holder, lease, now):
-            if not self._not_overtaking([holder], self._not_ready()):
+            if not self._first_in_line(holder):
                 self._give_up_slot(holder, lease)
                 return True
             claimed = self._claim_load(holder.key, lease)
@@ -375,12 +375,25 @@ class Pipeline:
             self._resume(TRANSFORM, holder)
         return False
 
-    def _not_ready(self) -> list[DumpState]:
-        return [s for s in self.store.pending() if self._may_hold_back(s)]
+    def _not_ready(self, pending: list[DumpState]) -> list[DumpState]:
+        return [s for s in pending if self._may_hold_back(s)]
+
+    def _first_in_line(self, holder: DumpState) -> bool:
+        """Whether the pump would choose ``holder`` now, among the dumps ready (the holder
+        included) and behind the ones still on their way."""
+        pending = self.store.pending()
+        in_line = [
+            s
+            for s in pending
+            if s.key == holder.key or (s.status is DumpStatus.WAITING and s.reason == LEASE_REASON)
+        ]
+        ready = self._not_overtaking(in_line, self._not_ready(pending))
+        return bool(ready) and self._next_to_start(ready).key == holder.key
 
     def _give_up_slot(self, holder: DumpState, lease: Lease) -> None:
-        """A holder that has not started yet must not overtake an older dump still on its
-        way (it arrived since, or is being retried): back in line, the slot freed."""
+        """A holder that has not started yet (its caller died, or Glue was busy) must not
+        overtake a dump that came since and goes first (an older day, ready or still on its
+        way; a daily dump before a backfill): back in line, the slot freed."""
 
         def back_in_line(current: DumpState) -> DumpState | None:
             if current.status is not DumpStatus.WAITING or current.reason != GLUE_BUSY_REASON:

@@ -338,16 +338,17 @@ class StateStore:
         dumps = sorted(self._scan_dumps(), key=lambda s: (s.dump_date, s.key), reverse=True)
         return dumps if limit is None else dumps[:limit]
 
+    def _oldest_first(self, *statuses: DumpStatus) -> list[DumpState]:
+        found = [s for s in self._scan_dumps() if s.status in statuses]
+        return sorted(found, key=lambda s: (s.dump_date, s.key))
+
     def waiting(self) -> list[DumpState]:
         """Dumps in WAITING, oldest date first."""
-        found = [s for s in self._scan_dumps() if s.status is DumpStatus.WAITING]
-        return sorted(found, key=lambda s: (s.dump_date, s.key))
+        return self._oldest_first(DumpStatus.WAITING)
 
     def pending(self) -> list[DumpState]:
         """Dumps in RECEIVED or WAITING, oldest date first: what the pump chooses among."""
-        wanted = (DumpStatus.RECEIVED, DumpStatus.WAITING)
-        found = [s for s in self._scan_dumps() if s.status in wanted]
-        return sorted(found, key=lambda s: (s.dump_date, s.key))
+        return self._oldest_first(DumpStatus.RECEIVED, DumpStatus.WAITING)
 
     def for_date(self, dump_date: dt.date) -> list[DumpState]:
         return [s for s in self._scan_dumps() if s.dump_date == dump_date]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dumpflow.dumps import JST, DumpRef, today_jst
+from dumpflow.dumps import DumpRef, today_jst
 
 # A dump dated tomorrow in Tokyo (a dump job that names the day it prepares, a clock a little
 # ahead) waits for its day; one dated further ahead is a wrong name and is rejected.
@@ -33,11 +33,6 @@ def too_far_ahead(ref: DumpRef, now: dt.datetime) -> str | None:
             f"today in Tokyo ({today})"
         )
     return None
-
-
-def day_begins(day: dt.date) -> dt.datetime:
-    """Midnight in Tokyo at the start of ``day``, in UTC: when a dump of that date is due."""
-    return dt.datetime.combine(day, dt.time(), tzinfo=JST).astimezone(dt.UTC)
 
 
 def rejection(ref: DumpRef, *, min_bytes: int, now: dt.datetime) -> str | None:

@@ -2,10 +2,9 @@
 
 The queue has a single message group, so a record SQS retries holds every record after it.
 Once a dump is recorded its record is acknowledged whatever happens next (the state table
-and the sweeper retry, ``Intake``); only a record that could not be recorded is retried, and
-on its FORWARD_AFTER_RECEIVES-th receive it is put on the DLQ as it is and acknowledged, so
-it holds the queue for one visibility timeout at most. A record that can never succeed is
-logged and dropped.
+and the sweeper retry); only a record that could not be recorded is retried, until
+``Intake.receive`` puts it on the DLQ. A record that can never succeed is logged and
+dropped.
 """
 
 from __future__ import annotations
@@ -27,10 +26,6 @@ from dumpflow.handlers.runtime import control_context, control_logs_through, pow
 
 logger, tracer, metrics = powertools("dumpflow-ingest")
 
-# The receive on which a record that still cannot be recorded goes to the DLQ (replayable)
-# instead of SQS's retry: below the queue's maxReceiveCount (5), which stays the backstop.
-FORWARD_AFTER_RECEIVES = 2
-
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
@@ -41,7 +36,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     def record_handler(record: SQSRecord) -> str:
         logger.append_keys(message_id=record.message_id)
         try:
-            outcome = intake.handle(record.body)
+            outcome = intake.receive(
+                record.body, message_id=record.message_id, receive_count=_receive_count(record)
+            )
         except BadMessage as exc:
             metrics.add_metric(name="BadMessages", unit="Count", value=1)
             logger.error(
@@ -52,27 +49,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
             )
             return "dropped"
         except Exception as exc:
-            receives = _receive_count(record)
-            if receives < FORWARD_AFTER_RECEIVES:
-                log = logger.warning if isinstance(exc, RetryLater) else logger.exception
-                log(
-                    "message %s could not be recorded (%s); SQS delivers it again",
-                    record.message_id,
-                    exc,
-                    extra={"stage": "ingest"},
-                )
-                raise
-            intake.ctx.failures.forward(record.body, message_id=record.message_id)
-            metrics.add_metric(name="MessagesForwarded", unit="Count", value=1)
-            logger.error(
-                "message %s could not be recorded on receive %d (%s): put on the DLQ as it "
-                "is; `dumpflow replay` sends it again",
+            log = logger.warning if isinstance(exc, RetryLater) else logger.exception
+            log(
+                "message %s could not be recorded (%s); SQS delivers it again",
                 record.message_id,
-                receives,
                 exc,
-                extra={"stage": "ingest", "body": record.body[:1000]},
+                extra={"stage": "ingest"},
             )
-            return "forwarded"
+            raise
         logger.info("message %s: %s", record.message_id, outcome)
         return str(outcome)
 

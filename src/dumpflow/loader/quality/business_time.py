@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dumpflow.dumps import JST
+from dumpflow.dumps import JST, start_of_day_jst
 
 #: The gate's session time zone: TIMESTAMP columns then read as JST wall-clock time, like
 #: the DATETIME columns the source writes.
@@ -18,7 +18,7 @@ SESSION_TIME_ZONE = "+09:00"
 
 def end_of_business_day(dump_date: dt.date) -> dt.datetime:
     """The instant the dump's business date ends: midnight JST after ``dump_date``."""
-    return dt.datetime.combine(dump_date + dt.timedelta(days=1), dt.time(), tzinfo=JST)
+    return start_of_day_jst(dump_date + dt.timedelta(days=1))
 
 
 def freshness_limit(dump_date: dt.date, hours: float) -> dt.datetime:
